@@ -1,0 +1,259 @@
+"""Every setting of Ticket Dash, in one typed definition.
+
+Each field of `Settings` is one setting: its name is the TOML key, `TICKET_DASH_<NAME>` is the
+environment variable, and `metadata["help"]` is the line the README's settings table carries (a
+test checks the table against this file). Precedence: explicit value > environment > TOML file
+> default. The TOML file is `--config PATH` or `$TICKET_DASH_CONFIG`; with neither, `ticket-dash.toml`
+in the working directory is read if it exists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "TICKET_DASH_"
+DEFAULT_CONFIG_FILE = "ticket-dash.toml"
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use; the message names the setting and where it came from."""
+
+
+def _setting(default: Any, help: str) -> Any:
+    if isinstance(default, dict | list):
+        return field(
+            default_factory=lambda: json.loads(json.dumps(default)), metadata={"help": help}
+        )
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- where things are -------------------------------------------------------------------
+    tickets_dir: Path = _setting(
+        Path("tickets"), "Folder of ticket files (`<id>.json`) the board shows."
+    )
+    mappings_dir: Path = _setting(
+        Path("mappings"),
+        "Folder of `id:Name` files: agents.txt, requesters.txt, groups.txt, statuses.txt.",
+    )
+    bind: str = _setting("127.0.0.1:5001", "Address the board listens on (`python -m app`).")
+    certfile: str = _setting(
+        "cert.pem", "TLS certificate; HTTPS is used when this and `keyfile` both exist."
+    )
+    keyfile: str = _setting("key.pem", "TLS private key, see `certfile`.")
+
+    # --- links ------------------------------------------------------------------------------
+    freshservice_domain: str = _setting("", "Freshservice domain, e.g. `acme.freshservice.com`.")
+    link_base: str = _setting(
+        "",
+        "Ticket link prefix; the id is appended. Empty: `https://<freshservice_domain>/a/tickets/`.",
+    )
+
+    # --- sections and statuses ----------------------------------------------------------------
+    status_sections: dict[str, str] = _setting(
+        {"2": "open", "3": "other", "4": "hidden", "5": "hidden"},
+        "Status id → section (`open`, `waiting`, `other`, `hidden`). Unlisted statuses go by name, else to `other`.",
+    )
+    waiting_status_names: list[str] = _setting(
+        ["waiting on agent", "customer replied", "awaiting agent"],
+        "Status names (from mappings/statuses.txt, any case) whose tickets are Waiting on Agent.",
+    )
+    hidden_status_names: list[str] = _setting(
+        ["resolved", "closed"], "Status names whose tickets are not shown."
+    )
+    customer_reply_means_waiting: bool = _setting(
+        True,
+        "An Open ticket whose requester replied after the agent's last reply is Waiting on Agent.",
+    )
+
+    # --- SLA ----------------------------------------------------------------------------------
+    fr_warning_hours: float = _setting(12.0, "First response due in less than this: Warning.")
+    fr_critical_hours: float = _setting(4.0, "First response due in less than this: Critical.")
+    update_sla_minutes: dict[str, int] = _setting(
+        {"urgent": 30, "high": 2880, "medium": 4320, "low": 5760},
+        "Minutes without an update, by priority, before a ticket is 'update overdue' (moves to Waiting on Agent).",
+    )
+
+    # --- the live page ------------------------------------------------------------------------
+    stale_after_seconds: int = _setting(
+        300, "The page shows STALE when the watcher's last successful sync is older."
+    )
+    description_chars: int = _setting(
+        400, "Characters of the plain-text description shown in the tooltip."
+    )
+    heartbeat_seconds: float = _setting(15.0, "Seconds between SSE heartbeats.")
+    client_queue_size: int = _setting(
+        256, "Events buffered per SSE client before it is resynced with a snapshot."
+    )
+
+    # --- the file pipeline ------------------------------------------------------------------
+    watch_debounce_ms: int = _setting(
+        10, "watchfiles debounce: how long to gather changes into one batch."
+    )
+    watch_step_ms: int = _setting(10, "watchfiles step: how often a pending batch is checked.")
+    watch_force_polling: bool = _setting(
+        False, "Poll the folder instead of inotify (network filesystems)."
+    )
+    rescan_seconds: float = _setting(
+        60.0, "Seconds between the safety rescan of tickets/ (mtime and size)."
+    )
+    max_file_bytes: int = _setting(
+        2_000_000, "Ticket files larger than this are counted as malformed."
+    )
+
+    # --- the simulated helpdesk -------------------------------------------------------------
+    demo_dir: Path = _setting(
+        Path("demo-data"), "Folder the simulated helpdesk writes (tickets/ and mappings/ inside)."
+    )
+    demo_speed: float = _setting(1.0, "Simulated helpdesk speed: events per second, roughly.")
+    demo_tickets: int = _setting(40, "Active tickets the simulated helpdesk keeps around.")
+
+    # --- the Freshservice watcher (owned by watcher/freshservice) ----------------------------
+
+    # --- running as a service: access control, TLS, metrics (issue 4) -------------------------
+
+    @property
+    def ticket_link_base(self) -> str:
+        if self.link_base:
+            return self.link_base
+        if self.freshservice_domain:
+            return f"https://{self.freshservice_domain}/a/tickets/"
+        return ""
+
+
+SETTING_FIELDS: tuple[dataclasses.Field[Any], ...] = dataclasses.fields(Settings)
+SETTING_NAMES = frozenset(f.name for f in SETTING_FIELDS)
+
+
+def env_name(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def _field_type(f: dataclasses.Field[Any]) -> Any:
+    return typing.get_type_hints(Settings)[f.name]
+
+
+def _coerce(name: str, value: Any, target: Any, origin: str) -> Any:
+    """Turn a TOML value or an environment string into the field's type."""
+    base = typing.get_origin(target) or target
+    try:
+        if isinstance(value, str) and base in (dict, list):
+            value = json.loads(value)
+        if base is bool:
+            if isinstance(value, str):
+                lowered = value.strip().lower()
+                if lowered in ("1", "true", "yes", "on"):
+                    return True
+                if lowered in ("0", "false", "no", "off", ""):
+                    return False
+                raise ValueError(f"not a boolean: {value!r}")
+            if isinstance(value, bool):
+                return value
+            raise ValueError(f"not a boolean: {value!r}")
+        if base is int:
+            if isinstance(value, bool):
+                raise ValueError("not a whole number")
+            return int(value)
+        if base is float:
+            if isinstance(value, bool):
+                raise ValueError("not a number")
+            return float(value)
+        if base is Path:
+            return Path(str(value))
+        if base is str:
+            if not isinstance(value, str):
+                raise ValueError("not text")
+            return value
+        if base is dict:
+            if not isinstance(value, dict):
+                raise ValueError("not a table")
+            _key_type, value_type = typing.get_args(target)
+            return {str(k): _coerce(name, v, value_type, origin) for k, v in value.items()}
+        if base is list:
+            if not isinstance(value, list):
+                raise ValueError("not a list")
+            (item_type,) = typing.get_args(target)
+            return [_coerce(name, v, item_type, origin) for v in value]
+        if isinstance(base, types.UnionType):  # pragma: no cover - no such fields yet
+            return value
+    except (ValueError, TypeError, json.JSONDecodeError) as exc:
+        raise SettingsError(f"setting {name!r} from {origin}: {exc}") from None
+    raise SettingsError(f"setting {name!r}: unsupported type {target!r}")  # pragma: no cover
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - SETTING_NAMES)
+    if unknown:
+        raise SettingsError(f"config file {path}: unknown setting(s) {', '.join(unknown)}")
+    return data
+
+
+def load_settings(
+    explicit: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_path: Path | str | None = None,
+) -> Settings:
+    """Build Settings: explicit > environment > TOML file > default."""
+    environ = os.environ if environ is None else environ
+    explicit = {k: v for k, v in (explicit or {}).items() if v is not None}
+    unknown = sorted(set(explicit) - SETTING_NAMES)
+    if unknown:
+        raise SettingsError(f"unknown setting(s) {', '.join(unknown)}")
+
+    file_values: dict[str, Any] = {}
+    file_origin = ""
+    if config_path is None:
+        config_path = environ.get(ENV_PREFIX + "CONFIG") or None
+    if config_path is not None:
+        file_values = read_config_file(Path(config_path))
+        file_origin = f"config file {config_path}"
+    elif Path(DEFAULT_CONFIG_FILE).is_file():
+        file_values = read_config_file(Path(DEFAULT_CONFIG_FILE))
+        file_origin = f"config file {DEFAULT_CONFIG_FILE}"
+
+    values: dict[str, Any] = {}
+    for f in SETTING_FIELDS:
+        target = _field_type(f)
+        if f.name in explicit:
+            values[f.name] = _coerce(f.name, explicit[f.name], target, "the command line")
+        elif env_name(f.name) in environ:
+            values[f.name] = _coerce(f.name, environ[env_name(f.name)], target, env_name(f.name))
+        elif f.name in file_values:
+            values[f.name] = _coerce(f.name, file_values[f.name], target, file_origin)
+    settings = Settings(**values)
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    sections = {"open", "waiting", "other", "hidden"}
+    for status, section in s.status_sections.items():
+        if section not in sections:
+            raise SettingsError(
+                f"setting 'status_sections': status {status} maps to {section!r}; "
+                f"use one of {', '.join(sorted(sections))}"
+            )
+    if s.fr_critical_hours > s.fr_warning_hours:
+        raise SettingsError(
+            "setting 'fr_critical_hours' must not be larger than 'fr_warning_hours'"
+        )
+    missing = {"low", "medium", "high", "urgent"} - set(s.update_sla_minutes)
+    if missing:
+        raise SettingsError(f"setting 'update_sla_minutes' lacks {', '.join(sorted(missing))}")
