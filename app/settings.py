@@ -119,6 +119,54 @@ class Settings:
     demo_tickets: int = _setting(40, "Active tickets the simulated helpdesk keeps around.")
 
     # --- the Freshservice watcher (owned by watcher/freshservice) ----------------------------
+    freshservice_url: str = _setting(
+        "",
+        "Freshservice API base URL; empty: `https://<freshservice_domain>` (tests point it at a fake).",
+    )
+    token_file: Path = _setting(
+        Path("token.txt"),
+        "File holding the Freshservice API key (chmod 600); used when neither the systemd credential `freshservice-token` nor `TICKET_DASH_FRESHSERVICE_TOKEN` is set.",
+    )
+    poll_seconds: float = _setting(
+        15.0, "Seconds between incremental polls (`updated_since`) of Freshservice."
+    )
+    poll_overlap_seconds: float = _setting(
+        60.0,
+        "Each poll asks for changes since the last poll minus this (one-second timestamps, clock skew).",
+    )
+    reconcile_minutes: float = _setting(
+        10.0, "Minutes between full reconciliations against every active ticket."
+    )
+    rate_limit_per_minute: int = _setting(
+        80,
+        "API credits a minute the watcher may spend (Starter allows 100 for the whole account).",
+    )
+    list_rate_limit_per_minute: int = _setting(
+        32, "List calls a minute (tickets, filter, agents, groups); Starter allows 40."
+    )
+    view_rate_limit_per_minute: int = _setting(
+        40, "Single-ticket calls a minute (stats backfill, confirmations); Starter allows 50."
+    )
+    max_concurrency: int = _setting(4, "Freshservice requests in flight at once, at most.")
+    request_timeout_seconds: float = _setting(
+        30.0, "Seconds before one Freshservice request is given up (then retried)."
+    )
+    request_retries: int = _setting(
+        3, "Retries (exponential backoff with jitter) after a 5xx, timeout or network error."
+    )
+    workspace_id: str = _setting(
+        "", "Freshservice workspace id to mirror; empty: the account's primary workspace."
+    )
+    active_statuses: list[int] = _setting(
+        [], "Status ids that belong on the board; empty: every status not in `excluded_statuses`."
+    )
+    excluded_statuses: list[int] = _setting(
+        [4, 5], "Status ids that leave the board (archived): Resolved and Closed by default."
+    )
+    archive_retention_days: int = _setting(
+        90,
+        "Days archived ticket files (tickets/archive/YYYY-MM-DD/) are kept; 0 keeps them forever.",
+    )
 
     # --- running as a service: access control, TLS, metrics (issue 4) -------------------------
 
