@@ -1,0 +1,90 @@
+"""`python -m app`: serve the board.
+
+python -m app            # the board on tickets/ (bind, TLS etc. from settings)
+python -m app --demo     # the board plus the simulated helpdesk, no credentials needed
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from app import create_app
+from app.serve import board_url, hypercorn_config, serve_board
+from app.settings import SettingsError, load_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m app", description="Serve the Ticket Dash board."
+    )
+    parser.add_argument("--demo", action="store_true", help="run the simulated helpdesk too")
+    parser.add_argument("--config", type=Path, help="TOML settings file")
+    parser.add_argument("--bind", help="address to listen on, e.g. 127.0.0.1:5001")
+    parser.add_argument("--tickets-dir", type=Path)
+    parser.add_argument("--mappings-dir", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    explicit = {
+        "bind": args.bind,
+        "tickets_dir": args.tickets_dir,
+        "mappings_dir": args.mappings_dir,
+    }
+    try:
+        settings = load_settings(explicit, config_path=args.config)
+        if args.demo:
+            settings = load_settings(
+                {
+                    **explicit,
+                    "tickets_dir": settings.demo_dir / "tickets",
+                    "mappings_dir": settings.demo_dir / "mappings",
+                },
+                config_path=args.config,
+            )
+    except SettingsError as exc:
+        print(f"ticket-dash: {exc}", file=sys.stderr)
+        return 2
+    demo: subprocess.Popen[bytes] | None = None
+    if args.demo:
+        Path(settings.tickets_dir).mkdir(parents=True, exist_ok=True)
+        Path(settings.mappings_dir).mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "watcher", "--source", "demo"]
+        cmd += [
+            "--tickets-dir",
+            str(settings.tickets_dir),
+            "--mappings-dir",
+            str(settings.mappings_dir),
+        ]
+        if args.config:
+            cmd += ["--config", str(args.config)]
+        demo = subprocess.Popen(cmd, env=os.environ.copy())
+    print(
+        f"\n  Ticket Dash is at {board_url(hypercorn_config(settings))}  (Ctrl+C stops it)\n",
+        flush=True,
+    )
+    try:
+        asyncio.run(serve_board(create_app(settings), settings))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if demo is not None:
+            demo.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                demo.wait(5)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
