@@ -1,0 +1,175 @@
+"""`python -m watcher --source demo`: a simulated helpdesk that keeps a tickets folder churning.
+
+It behaves like a real source from the board's side: ticket files in docs/ticket-format.md's
+shape written through `watcher.atomic`, the `id:Name` mapping files, and the watcher status file
+after every change. The helpdesk itself (who answers what, when) is `watcher.demo_helpdesk`.
+
+Decisions, also in docs/ticket-format.md:
+- Every start is a fresh seed: times are relative to now, so yesterday's files would all be
+  overdue. The demo's own leftover ticket files are removed first; a folder whose ticket files
+  were written by another source is refused, so a mistyped `--tickets-dir` cannot wipe real data.
+- A resolve rewrites the file with its final status (4 or 5), as a Freshservice poll would, then
+  moves it to `tickets/archive/<resolved date>/<id>.json`. Only the newest archived files are
+  kept, so a demo left running for weeks does not fill the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import re
+import shutil
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.settings import Settings
+from watcher.atomic import write_json_atomic, write_mapping_atomic
+from watcher.demo_catalog import AGENTS, GROUPS, REQUESTERS, STATUSES
+from watcher.demo_helpdesk import Event, Helpdesk
+from watcher.demo_seed import Thresholds
+from watcher.demo_tickets import Ticket, iso
+from watcher.source import SourceError
+from watcher.status import WatcherStatus, read_status, write_status
+
+log = logging.getLogger("watcher.demo")
+
+TICKET_FILE = re.compile(r"[0-9]+\.(json|txt)")
+ARCHIVE_DIR = "archive"
+ARCHIVE_KEEP_MIN = 200  # archived files kept: this, or 5x the active tickets if more
+HEARTBEAT_SECONDS = 5.0  # with no event due, the status file is still refreshed this often
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DemoSource:
+    name = "demo"
+
+    def __init__(
+        self, settings: Settings, *, seed: int | None = None, clock: Clock | None = None
+    ) -> None:
+        self.settings = settings
+        self.tickets_dir = Path(settings.tickets_dir)
+        self.mappings_dir = Path(settings.mappings_dir)
+        self.clock = clock or _utc_now
+        self.rng = random.Random(seed)
+        self.helpdesk = Helpdesk(
+            settings.demo_tickets,
+            self.rng,
+            Thresholds.from_hours(settings.fr_warning_hours, settings.fr_critical_hours),
+        )
+        self.events = 0
+        self._last_event = ""
+        self._archived: deque[Path] = deque()
+        self._archive_keep = max(ARCHIVE_KEEP_MIN, 5 * settings.demo_tickets)
+
+    async def run(self, stop: asyncio.Event, *, once: bool = False, reconcile: bool = False) -> int:
+        """Seed, then churn about `demo_speed` events a second until `stop` is set or cancelled.
+
+        File work runs in a thread so that a board running this in its own event loop is never
+        blocked by an fsync. `reconcile` means nothing here: every start is a full seed.
+        """
+        await asyncio.to_thread(self.start)
+        log.info("demo: %d tickets seeded in %s", len(self.helpdesk.tickets), self.tickets_dir)
+        if once:
+            return 0
+        speed = self.settings.demo_speed
+        while not stop.is_set():
+            delay = self.rng.expovariate(speed) if speed > 0 else float("inf")
+            # Waiting in slices of HEARTBEAT_SECONDS and drawing again is fair: the wait is
+            # exponential, hence memoryless.
+            try:
+                await asyncio.wait_for(stop.wait(), min(delay, HEARTBEAT_SECONDS))
+            except TimeoutError:
+                pass
+            else:
+                break
+            if delay <= HEARTBEAT_SECONDS:
+                await asyncio.to_thread(self.step)
+            else:
+                await asyncio.to_thread(self._write_status)
+        return 0
+
+    # --- the synchronous work (tests call these directly) -------------------------------------
+    def start(self) -> list[Ticket]:
+        """Claim the folders, write the mappings and the seed; returns the seeded tickets."""
+        self._clear_own_leftovers()
+        for file_name, names in (
+            ("agents.txt", AGENTS),
+            ("requesters.txt", REQUESTERS),
+            ("groups.txt", GROUPS),
+            ("statuses.txt", STATUSES),
+        ):
+            write_mapping_atomic(self.mappings_dir / file_name, names)
+        tickets = self.helpdesk.seed(self.clock(), self.settings.demo_tickets)
+        for ticket in tickets:
+            write_json_atomic(self._path(ticket), ticket)
+        self._write_status("seed")
+        return tickets
+
+    def step(self) -> Event:
+        """One helpdesk event, written to disk."""
+        event = self.helpdesk.step(self.clock())
+        write_json_atomic(self._path(event.ticket), event.ticket)
+        if event.kind == "resolve":
+            self._archive(event.ticket)
+        self.events += 1
+        self._write_status(f"{event.kind} #{event.ticket['id']}")
+        log.debug("demo: %s #%s", event.kind, event.ticket["id"])
+        return event
+
+    # --- files -----------------------------------------------------------------------------
+    def _path(self, ticket: Ticket) -> Path:
+        return self.tickets_dir / f"{ticket['id']}.json"
+
+    def _clear_own_leftovers(self) -> None:
+        if not self.tickets_dir.is_dir():
+            return
+        leftovers = [p for p in self.tickets_dir.iterdir() if TICKET_FILE.fullmatch(p.name)]
+        if not leftovers:
+            return
+        status = read_status(self.tickets_dir)
+        if status is None or status.source != self.name:
+            raise SourceError(
+                f"{self.tickets_dir} holds ticket files that the demo did not write; "
+                "point the demo at its own folder (setting demo_dir, or --tickets-dir)"
+            )
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+        shutil.rmtree(self.tickets_dir / ARCHIVE_DIR, ignore_errors=True)
+
+    def _archive(self, ticket: Ticket) -> None:
+        """Move a resolved ticket's file out of the board's sight, like a real source's archive."""
+        resolved = ticket["stats"]["resolved_at"] or ticket["updated_at"]
+        target = self.tickets_dir / ARCHIVE_DIR / resolved[:10] / f"{ticket['id']}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._path(ticket), target)  # a rename of a complete file: atomic
+        self._archived.append(target)
+        while len(self._archived) > self._archive_keep:
+            oldest = self._archived.popleft()
+            oldest.unlink(missing_ok=True)
+            try:
+                oldest.parent.rmdir()
+            except OSError:
+                pass  # not empty yet
+
+    def _write_status(self, last_event: str | None = None) -> None:
+        """The status file after every change; a heartbeat (no event) keeps the last event."""
+        if last_event is not None:
+            self._last_event = last_event
+        now = iso(self.clock())
+        status = WatcherStatus(
+            source=self.name,
+            last_success=now,
+            last_attempt=now,
+            counts={"active": len(self.helpdesk.tickets)},
+            extra={"events": self.events, "last_event": self._last_event},
+        )
+        write_status(self.tickets_dir, status)
