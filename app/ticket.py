@@ -79,7 +79,9 @@ def _text(data: dict[str, Any], name: str, *, required: bool = False) -> str:
 def ticket_from_json(data: Any) -> Ticket:
     if not isinstance(data, dict):
         raise MalformedTicket("the file does not hold a JSON object")
-    stats = data.get("stats") or {}
+    stats = data.get("stats")
+    if stats is None:
+        stats = {}
     if not isinstance(stats, dict):
         raise MalformedTicket("stats is not an object")
     ident = _int(data, "id", required=True)
