@@ -23,7 +23,7 @@ from app.mappings import MAPPING_FILES, Names
 from app.rows import RowContext
 from app.settings import Settings
 from app.sla import SlaPolicy
-from app.sse import encode_event
+from app.sse import RETRY_MS, encode_event
 from app.view import View
 from app.watch import watch_folders
 from watcher.status import STATUS_FILE_NAME, WatcherStatus, read_status
@@ -111,7 +111,7 @@ class LiveBoard:
         }
 
     def snapshot_event(self, view: View) -> bytes:
-        return encode_event("snapshot", self.snapshot(view), event_id=self.seq)
+        return encode_event("snapshot", self.snapshot(view), event_id=self.seq, retry=RETRY_MS)
 
     def status(self) -> dict[str, Any]:
         return {

@@ -10,7 +10,7 @@ from quart import Blueprint, Response, current_app, jsonify, render_template, re
 
 from app.hub import CLOSE, RESYNC
 from app.live import LiveBoard
-from app.sse import encode_event, encode_retry
+from app.sse import encode_event
 from app.view import BadFilter, View
 
 board_views = Blueprint("board", __name__)
@@ -91,7 +91,7 @@ async def _stream(live: LiveBoard, view: View) -> AsyncIterator[bytes]:
     sub = live.hub.subscribe(view)
     heartbeat = live.settings.heartbeat_seconds
     try:
-        first = encode_retry() + live.snapshot_event(view)
+        first = live.snapshot_event(view)
         live.hub.count_sent(first)
         yield first
         while True:

@@ -117,6 +117,8 @@ def test_row_uses_mapped_names_and_falls_back_to_ids():
     assert row["group"] == "Group #3"
     assert row["url"] == "https://acme.freshservice.com/a/tickets/1"
     assert row["description"] == "Descripti…"
-    unassigned = build_row(ticket_from_json(ticket_json(responder_id=None, requester_id=5)), NOW, ctx)
+    unassigned = build_row(
+        ticket_from_json(ticket_json(responder_id=None, requester_id=5)), NOW, ctx
+    )
     assert unassigned["agent"] == ""
     assert unassigned["requester"] == "Requester #5"

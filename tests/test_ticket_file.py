@@ -24,7 +24,10 @@ def test_a_good_file_reads_with_its_stats():
         (b"\xff\xfe{}", "not UTF-8"),
         (b"[1, 2]", "not hold a JSON object"),
         (json.dumps({**ticket_json(1), "status": "open"}).encode(), "status is not a whole number"),
-        (json.dumps({k: v for k, v in ticket_json(1).items() if k != "subject"}).encode(), "subject is missing"),
+        (
+            json.dumps({k: v for k, v in ticket_json(1).items() if k != "subject"}).encode(),
+            "subject is missing",
+        ),
         (json.dumps({**ticket_json(1), "priority": 9}).encode(), "priority 9"),
         (json.dumps({**ticket_json(1), "updated_at": "yesterday"}).encode(), "not an ISO time"),
         (json.dumps({**ticket_json(1), "stats": []}).encode(), "stats is not an object"),
