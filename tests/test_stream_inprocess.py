@@ -173,7 +173,7 @@ async def test_api_tickets_and_healthz_answer(folders):
 
 
 async def test_rescan_catches_a_change_the_watcher_missed(folders):
-    async with running_app(folders) as (test_app, live):
+    async with running_app(folders) as (_, live):
         live._stop.set()  # the watcher stops: only the rescan can see the next file
         await asyncio.sleep(0.1)
         write_ticket(folders[0], 5)

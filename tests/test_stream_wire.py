@@ -109,8 +109,9 @@ async def test_a_stuck_client_does_not_delay_a_reading_one(server, folders):
             latencies.sort()
             # Generous bound on a shared machine; the point is "not blocked for seconds".
             assert latencies[len(latencies) // 2] < 0.5
-        metrics = httpx.get(f"{server.url}/api/tickets").json()
-        assert len(metrics["sections"]["open"]) == 400
+        async with httpx.AsyncClient() as client:
+            board = (await client.get(f"{server.url}/api/tickets")).json()
+        assert len(board["sections"]["open"]) == 400
     finally:
         stuck.close()
 
