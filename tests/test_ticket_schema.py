@@ -27,7 +27,8 @@ def documented_example() -> dict[str, Any]:
     text = (DOCS / "ticket-format.md").read_text("utf-8")
     match = re.search(r"```json\n(.*?)\n```", text, re.DOTALL)
     assert match, "docs/ticket-format.md has no ```json example"
-    return json.loads(match.group(1))
+    example: dict[str, Any] = json.loads(match.group(1))
+    return example
 
 
 MINIMAL = {

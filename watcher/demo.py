@@ -49,6 +49,22 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+async def _finish_in_thread(work: Callable[[], object]) -> None:
+    """Run file work in a thread; if cancelled meanwhile, let it finish, then re-raise.
+
+    A thread cannot be stopped halfway, so returning at once would leave it writing (a temp file
+    still on disk) after the caller believes the source has ended.
+    """
+    job = asyncio.ensure_future(asyncio.to_thread(work))
+    try:
+        await asyncio.shield(job)
+    except asyncio.CancelledError:
+        await asyncio.wait({job})
+        if not job.cancelled():
+            job.exception()  # retrieved: its failure, if any, is not news after a cancel
+        raise
+
+
 class DemoSource:
     name = "demo"
 
@@ -76,7 +92,7 @@ class DemoSource:
         File work runs in a thread so that a board running this in its own event loop is never
         blocked by an fsync. `reconcile` means nothing here: every start is a full seed.
         """
-        await asyncio.to_thread(self.start)
+        await _finish_in_thread(self.start)
         log.info("demo: %d tickets seeded in %s", len(self.helpdesk.tickets), self.tickets_dir)
         if once:
             return 0
@@ -92,9 +108,9 @@ class DemoSource:
             else:
                 break
             if delay <= HEARTBEAT_SECONDS:
-                await asyncio.to_thread(self.step)
+                await _finish_in_thread(self.step)
             else:
-                await asyncio.to_thread(self._write_status)
+                await _finish_in_thread(self._write_status)
         return 0
 
     # --- the synchronous work (tests call these directly) -------------------------------------

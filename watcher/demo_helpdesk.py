@@ -46,7 +46,7 @@ INCIDENTS = tuple(p for p in PROBLEMS if p.type == "Incident" and p.subject != E
 REQUESTS = tuple(p for p in PROBLEMS if p.type == "Service Request")
 ESCAPING_PROBLEM = next(p for p in PROBLEMS if p.subject == ESCAPING_SUBJECT)
 WALKER_SHARE = 0.2  # share of new tickets born a few minutes before their first-response deadline
-HOLD_AFTER_CROSSING = timedelta(minutes=2)  # walkers stay unanswered this long after crossing
+HOLD_AFTER_CROSSING = timedelta(minutes=5)  # walkers stay unanswered this long after crossing
 
 
 class Event(NamedTuple):

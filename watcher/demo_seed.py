@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-WALK_MINUTES = (2.0, 6.0)  # a walker crosses its next threshold this many minutes after birth
+WALK_MINUTES = (2.0, 5.0)  # a walker crosses its next threshold this many minutes after birth
 
 
 @dataclass(frozen=True)
