@@ -1,0 +1,121 @@
+"""Names for the board: mappings/agents.txt, groups.txt, statuses.txt, requesters.txt (`id:Name`).
+
+Agents and groups are listed (a page or two); statuses come from `ticket_form_fields`, so custom
+statuses show their real names. Requesters are never listed (accounts have tens of thousands):
+each requester of an active ticket is fetched once with `GET /api/v2/requesters/{id}` and kept in
+requesters.txt, which is the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from multidict import CIMultiDictProxy
+
+from watcher.atomic import write_mapping_atomic
+from watcher.freshservice.client import FreshserviceClient
+from watcher.freshservice.errors import MalformedError
+from watcher.freshservice.pagination import linked_pages, records
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STATUSES = {2: "Open", 3: "Pending", 4: "Resolved", 5: "Closed"}
+
+
+def read_mapping(path: Path) -> dict[int, str]:
+    names: dict[int, str] = {}
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except OSError:
+        return names
+    for line in lines:
+        ident, sep, name = line.partition(":")
+        if sep and ident.strip().isdigit():
+            names[int(ident)] = name.strip()
+    return names
+
+
+def person_name(record: dict[str, Any]) -> str:
+    name = " ".join(str(record.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
+    return name or str(record.get("primary_email") or record.get("email") or "")
+
+
+def status_choices(data: Any) -> dict[int, str]:
+    """The `status` field's choices from a ticket_form_fields answer."""
+    fields = data.get("ticket_fields") if isinstance(data, dict) else None
+    if isinstance(fields, list):
+        for f in fields:
+            if isinstance(f, dict) and f.get("name") == "status":
+                choices = f.get("choices")
+                if isinstance(choices, list):
+                    found = {
+                        c["id"]: str(c.get("value") or c.get("name") or c["id"])
+                        for c in choices
+                        if isinstance(c, dict) and isinstance(c.get("id"), int)
+                    }
+                    if found:
+                        return found
+    raise MalformedError("Freshservice sent ticket form fields without the status choices.")
+
+
+class Names:
+    def __init__(self, client: FreshserviceClient, mappings_dir: Path, workspace_id: str) -> None:
+        self.client = client
+        self.dir = mappings_dir
+        self.workspace_id = workspace_id
+        self.requesters = read_mapping(self.dir / "requesters.txt")
+        self.agents = read_mapping(self.dir / "agents.txt")
+        self._unknown_requesters: set[int] = set()
+
+    def _params(self, **params: str | int) -> dict[str, str | int]:
+        if self.workspace_id:
+            params["workspace_id"] = self.workspace_id
+        return params
+
+    async def sync_statuses(self) -> tuple[dict[int, str], CIMultiDictProxy[str]]:
+        """Status names into statuses.txt; also returns the answer's headers (its Date)."""
+        answer = await self.client.get("/api/v2/ticket_form_fields", self._params(), kind="other")
+        assert answer is not None
+        statuses = {**DEFAULT_STATUSES, **status_choices(answer.data)}
+        write_mapping_atomic(self.dir / "statuses.txt", statuses)
+        return statuses, answer.headers
+
+    async def _list(self, path: str, key: str) -> dict[int, dict[str, Any]]:
+        found: dict[int, dict[str, Any]] = {}
+        async for answer in linked_pages(self.client, path, {"per_page": 100}, key, kind="list"):
+            for record in records(answer, key):
+                found[record["id"]] = record
+        return found
+
+    async def sync_agents_and_groups(self) -> None:
+        agents = await self._list("/api/v2/agents", "agents")
+        self.agents = {i: person_name(a) for i, a in agents.items()}
+        write_mapping_atomic(self.dir / "agents.txt", self.agents)
+        groups = await self._list("/api/v2/groups", "groups")
+        write_mapping_atomic(
+            self.dir / "groups.txt", {i: str(g.get("name") or "") for i, g in groups.items()}
+        )
+
+    def missing_requesters(self, wanted: set[int]) -> list[int]:
+        return sorted(wanted - set(self.requesters) - self._unknown_requesters)
+
+    async def fetch_requester(self, requester_id: int, *, reserve: int = 0) -> None:
+        """One requester's name into requesters.txt (an agent's name if it is an agent)."""
+        answer = await self.client.get(
+            f"/api/v2/requesters/{requester_id}", kind="other", missing_ok=True, reserve=reserve
+        )
+        name = ""
+        if answer is not None:
+            record = answer.data.get("requester") if isinstance(answer.data, dict) else None
+            if not isinstance(record, dict):
+                raise MalformedError("Freshservice sent a requester we could not read.")
+            name = person_name(record)
+        elif requester_id in self.agents:  # agents can raise tickets too
+            name = self.agents[requester_id]
+        if not name:
+            self._unknown_requesters.add(requester_id)
+            return
+        self.requesters[requester_id] = name
+        write_mapping_atomic(self.dir / "requesters.txt", self.requesters)

@@ -1,0 +1,227 @@
+"""The sync: full reconciliation, incremental polls, the stats backfill, and leaving the board.
+
+- `reconcile()` finds every active ticket whatever its age (the filter endpoint, one query per
+  active status), writes each page as it arrives, queues tickets whose stats are missing or stale
+  for the backfill, and, only once every query finished, confirms each ticket on disk that was not
+  seen with a single-ticket call (404, `deleted` or `spam` or an inactive status → archive).
+- `poll()` asks `updated_since` = cursor − overlap with stats, all pages; only after every page
+  arrived does it upsert active tickets and archive resolved/closed ones. The new cursor is the
+  server's `Date` of the first page, so our clock's skew does not matter.
+- The backfill fetches `GET /tickets/{id}?include=stats` for queued tickets, leaving `reserve`
+  credits of each minute for the polls.
+
+A failure raises; whatever was not yet applied is not applied, and nothing is archived on a
+guess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from multidict import CIMultiDictProxy
+
+from app.settings import Settings
+from watcher.freshservice.client import FreshserviceClient
+from watcher.freshservice.clock import Clock, iso, parse_iso
+from watcher.freshservice.errors import AuthError, FreshserviceError, MalformedError
+from watcher.freshservice.names import Names
+from watcher.freshservice.pagination import filter_tickets, linked_pages, records
+from watcher.freshservice.store import TicketFiles
+
+log = logging.getLogger(__name__)
+
+POLL_CREDITS = 3  # a list call with include=stats
+VIEW_CREDITS = 2  # a single ticket with include=stats
+BACKFILL_RESERVE = 2 * POLL_CREDITS  # credits of each minute the backfill leaves to the polls
+
+
+def server_time(headers: CIMultiDictProxy[str], clock: Clock) -> float:
+    try:
+        return parsedate_to_datetime(headers["Date"]).timestamp()
+    except (KeyError, TypeError, ValueError, IndexError):
+        return clock.time()
+
+
+class TicketSync:
+    def __init__(
+        self,
+        client: FreshserviceClient,
+        files: TicketFiles,
+        names: Names,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self.client = client
+        self.files = files
+        self.names = names
+        self.settings = settings
+        self.clock = clock
+        self.pending_stats: dict[int, None] = {}  # an ordered set
+        self.statuses: dict[int, str] = {}
+        self._requesters_in_flight: set[int] = set()
+
+    # --- what is active -------------------------------------------------------------------
+    def is_active(self, ticket: dict[str, Any]) -> bool:
+        if ticket.get("deleted") or ticket.get("spam"):
+            return False
+        status = ticket.get("status")
+        if self.settings.active_statuses:
+            return status in self.settings.active_statuses
+        return status not in self.settings.excluded_statuses
+
+    def active_statuses(self) -> list[int]:
+        if self.settings.active_statuses:
+            return sorted(self.settings.active_statuses)
+        return sorted(s for s in self.statuses if s not in self.settings.excluded_statuses)
+
+    def _query(self, status: int) -> str:
+        if self.settings.workspace_id:
+            return f"workspace_id:{self.settings.workspace_id} AND status:{status}"
+        return f"status:{status}"
+
+    def _apply(self, ticket: dict[str, Any]) -> None:
+        """Upsert an active ticket or archive one that left the board."""
+        if self.is_active(ticket):
+            self.files.upsert(ticket)
+            if isinstance(ticket.get("stats"), dict):
+                self.pending_stats.pop(ticket["id"], None)
+        else:
+            self.files.archive(ticket["id"], ticket)
+            self.pending_stats.pop(ticket["id"], None)
+
+    # --- full reconciliation --------------------------------------------------------------
+    async def reconcile(self) -> float:
+        """Returns the server time at its start (a safe poll cursor)."""
+        self.statuses, headers = await self.names.sync_statuses()
+        started = server_time(headers, self.clock)
+        seen: set[int] = set()
+        for status in self.active_statuses():
+            async for page in filter_tickets(self.client, self._query(status)):
+                for ticket in page:
+                    if ticket["id"] in seen or not self.is_active(ticket):
+                        continue
+                    seen.add(ticket["id"])
+                    needs_stats = self.files.needs_stats(ticket)
+                    self.files.upsert(ticket)
+                    if needs_stats:
+                        self.pending_stats[ticket["id"]] = None
+        # Every query finished: only now may a missing ticket be considered gone.
+        missing = sorted(self.files.ids() - seen)
+        if missing:
+            log.info("confirming %d ticket(s) no longer in the active set", len(missing))
+        for ticket_id in missing:
+            await self.fetch_one(ticket_id)
+        await self.names.sync_agents_and_groups()
+        return started
+
+    async def fetch_one(self, ticket_id: int, *, reserve: int = 0) -> None:
+        """The single-ticket call: 404 → archive; deleted/spam/inactive → archive; else upsert."""
+        answer = await self.client.get(
+            f"/api/v2/tickets/{ticket_id}",
+            {"include": "stats"},
+            kind="view",
+            credits=VIEW_CREDITS,
+            reserve=reserve,
+            missing_ok=True,
+        )
+        if answer is None:
+            self.files.archive(ticket_id)
+            self.pending_stats.pop(ticket_id, None)
+            return
+        ticket = answer.data.get("ticket") if isinstance(answer.data, dict) else None
+        if not isinstance(ticket, dict) or ticket.get("id") != ticket_id:
+            raise MalformedError(f"Freshservice sent an unreadable ticket {ticket_id}.")
+        self._apply(ticket)
+
+    # --- incremental poll -----------------------------------------------------------------
+    async def poll(self, cursor: float) -> float:
+        """Apply every change since `cursor` − overlap; returns the next cursor."""
+        params: dict[str, str | int] = {
+            "updated_since": iso(cursor - self.settings.poll_overlap_seconds),
+            "include": "stats",
+            "per_page": 100,
+        }
+        if self.settings.workspace_id:
+            params["workspace_id"] = self.settings.workspace_id
+        changed: dict[int, dict[str, Any]] = {}
+        next_cursor: float | None = None
+        async for answer in linked_pages(
+            self.client, "/api/v2/tickets", params, "tickets", kind="list", credits=POLL_CREDITS
+        ):
+            if next_cursor is None:
+                next_cursor = server_time(answer.headers, self.clock)
+            for ticket in records(answer, "tickets"):
+                old = changed.get(ticket["id"])
+                if old is None or str(ticket.get("updated_at")) >= str(old.get("updated_at")):
+                    changed[ticket["id"]] = ticket
+        # Every page arrived: apply.
+        on_board = self.files.ids()
+        for ticket in changed.values():
+            if self.is_active(ticket) or ticket["id"] in on_board:
+                self._apply(ticket)
+        assert next_cursor is not None
+        return next_cursor
+
+    # --- stats backfill and requester names -----------------------------------------------
+    def queue_requesters(self) -> list[int]:
+        missing = self.names.missing_requesters(self.files.requester_ids())
+        return [r for r in missing if r not in self._requesters_in_flight]
+
+    async def _backfill_step(self, *, reserve: int) -> bool:
+        """One item of background work; False when there is none."""
+        if self.pending_stats:
+            ticket_id = next(iter(self.pending_stats))
+            del self.pending_stats[ticket_id]
+            try:
+                await self.fetch_one(ticket_id, reserve=reserve)
+            except BaseException:
+                self.pending_stats[ticket_id] = None
+                raise
+            return True
+        requesters = self.queue_requesters()
+        if requesters:
+            self._requesters_in_flight.add(requesters[0])
+            try:
+                await self.names.fetch_requester(requesters[0], reserve=reserve)
+            finally:
+                self._requesters_in_flight.discard(requesters[0])
+            return True
+        return False
+
+    async def backfill_all(self, workers: int) -> None:
+        """Work until nothing is queued (used by `--once`); raises the first failure."""
+
+        async def worker() -> None:
+            while await self._backfill_step(reserve=0):
+                pass
+
+        # The two queues are shared; the workers take turns through them.
+        await asyncio.gather(*(worker() for _ in range(max(1, workers))))
+
+    async def backfill_forever(self, workers: int, idle_seconds: float) -> None:
+        """Background work beside the polls; errors are logged, the work retried later."""
+
+        async def worker() -> None:
+            while True:
+                try:
+                    if not await self._backfill_step(reserve=BACKFILL_RESERVE):
+                        await self.clock.sleep(idle_seconds)
+                except AuthError:
+                    await self.clock.sleep(max(idle_seconds, 60.0))  # the cycle reports it
+                except FreshserviceError as exc:
+                    log.warning("stats backfill: %s", exc)
+                    await self.clock.sleep(idle_seconds)
+
+        await asyncio.gather(*(worker() for _ in range(max(1, workers))))
+
+
+def parse_cursor(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return parse_iso(text)
+    except ValueError:
+        return None
