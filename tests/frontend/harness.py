@@ -42,13 +42,15 @@ def fresh_watcher(now: float | None = None, **extra: Any) -> dict[str, Any]:
     }
 
 
-def make_row(ticket_id: int, section: str = "open", now: float | None = None, **fields: Any) -> dict:
+def make_row(
+    ticket_id: int, section: str = "open", now: float | None = None, **fields: Any
+) -> dict:
     """A row as docs/stream.md describes it; `fields` override the defaults."""
     now = time.time() if now is None else now
     row: dict[str, Any] = {
         "id": ticket_id,
         "section": section,
-        "key": [0, now + 3 * 3600, -2, now - 600, ticket_id],
+        "key": [0, now + 3 * 3600 + 30, -2, now - 600, ticket_id],
         "subject": f"Ticket {ticket_id}",
         "description": f"Description of ticket {ticket_id}",
         "url": f"https://acme.freshservice.com/a/tickets/{ticket_id}",
@@ -63,7 +65,7 @@ def make_row(ticket_id: int, section: str = "open", now: float | None = None, **
         "created_at": now - 7200,
         "updated_at": now - 600,
         "sla": "critical",
-        "fr_due": now + 3 * 3600,
+        "fr_due": now + 3 * 3600 + 30,  # "FR due in 3 h" for half a minute
         "update_due": now + 86400,
         "update_overdue": False,
         "waiting_reason": None,
@@ -76,7 +78,7 @@ class Harness:
     def __init__(
         self,
         sections: dict[str, list[dict]] | None = None,
-        watcher: dict[str, Any] | None | Callable[[], Any] = fresh_watcher,
+        watcher: dict[str, Any] | Callable[[], Any] | None = fresh_watcher,
         stale_after_seconds: int = 300,
         heartbeat_seconds: float = 2.0,
         clock: Callable[[], float] = time.time,
@@ -135,11 +137,6 @@ class Harness:
     @property
     def open_streams(self) -> int:
         return len(self._streams)
-
-    async def wait_for_streams(self, count: int, timeout: float = 5.0) -> None:
-        async with asyncio.timeout(timeout):
-            while len(self._streams) < count:
-                await asyncio.sleep(0.02)
 
     # ---- serving ---------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Screenshots of the harness board at 1920×1080, dark and light: /tmp/board-dark.png, -light.png.
 
-    .venv/bin/python -m tests.frontend.screenshot [--out /tmp]
+.venv/bin/python -m tests.frontend.screenshot [--out /tmp]
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for `browser`
 
-from browser import chromium_page  # noqa: E402
+from browser import chromium_page
 
-from tests.frontend.harness import Harness, demo_sections  # noqa: E402
+from frontend.harness import Harness, demo_sections
 
 
 async def shoot(out: Path) -> list[Path]:
