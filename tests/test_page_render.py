@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import chromium_page, require_chromium
+from browser import chromium, chromium_page, require_chromium
 from frontend.harness import Harness, fresh_watcher, make_row
 from quart import Quart, render_template
 
@@ -575,3 +575,19 @@ async def test_stale_banner_when_the_last_successful_sync_is_too_old() -> None:
         await page.wait_for_selector("#stale-banner", state="hidden")
         assert not await page.is_visible("#watch-error")
         assert not await page.is_visible("#malformed")
+
+
+async def test_first_paint_in_a_browser_without_javascript_shows_the_board() -> None:
+    harness = Harness(sections=three_rows())
+    url = await harness.start()
+    try:
+        async with chromium() as browser:
+            context = await browser.new_context(java_script_enabled=False)
+            page = await context.new_page()
+            await page.goto(url + "/", timeout=5000)
+            assert await page.text_content("#count-open", timeout=5000) == "2"
+            assert await page.text_content("#t-1 .subject", timeout=5000) == "Ticket 1"
+            assert await page.is_visible("noscript p", timeout=5000)
+            await context.close()
+    finally:
+        await harness.stop()
