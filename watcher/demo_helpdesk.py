@@ -45,6 +45,8 @@ SEED_REPLY_STATUSES = (PENDING, WAITING_ON_CUSTOMER, CUSTOMER_REPLIED, ON_HOLD, 
 INCIDENTS = tuple(p for p in PROBLEMS if p.type == "Incident" and p.subject != ESCAPING_SUBJECT)
 REQUESTS = tuple(p for p in PROBLEMS if p.type == "Service Request")
 ESCAPING_PROBLEM = next(p for p in PROBLEMS if p.subject == ESCAPING_SUBJECT)
+# Eleven entries (coprime with the 13-slot SEED_PLAN): all four priorities, Urgent the rarest.
+SEED_PRIORITIES = (2, 3, 1, 4, 2, 2, 3, 1, 2, 3, 1)
 WALKER_SHARE = 0.2  # share of new tickets born a few minutes before their first-response deadline
 HOLD_AFTER_CROSSING = timedelta(minutes=5)  # walkers stay unanswered this long after crossing
 
@@ -71,7 +73,7 @@ class Helpdesk:
     def seed(self, now: datetime, count: int) -> list[Ticket]:
         for i in range(count):
             slot = SEED_PLAN[i % len(SEED_PLAN)]
-            priority = i % 4 + 1
+            priority = SEED_PRIORITIES[i % len(SEED_PRIORITIES)]
             if i == min(4, count - 1):
                 problem = ESCAPING_PROBLEM
             else:
@@ -100,23 +102,23 @@ class Helpdesk:
 
     def _seed_responded(self, now: datetime, problem: Problem, priority: int, old: bool) -> None:
         rng = self.rng
-        age = timedelta(days=rng.uniform(31, 60)) if old else timedelta(hours=rng.uniform(1, 240))
+        age = timedelta(days=rng.uniform(31, 60)) if old else timedelta(hours=rng.uniform(2, 72))
         created = now - age
         ticket = self._add(
             problem, created, created + first_response_target(priority, self.th, rng), priority
         )
-        # Replay its history: answered, then (maybe) the requester wrote back, each in the past.
-        span = now - created
-        answered = created + span * rng.uniform(0.05, 0.4)
-        agent_reply(ticket, self._agent(), answered)
+        # Replay its history in the past: answered early on, then some recent activity.
+        answered = created + age * rng.uniform(0.05, 0.4)
+        last = now - (now - answered) * rng.uniform(0.02, 0.5)
+        agent = self._agent()
+        agent_reply(ticket, agent, answered)
         status = SEED_REPLY_STATUSES[self._seeded_replies % len(SEED_REPLY_STATUSES)]
         self._seeded_replies += 1
         if status == CUSTOMER_REPLIED:
-            replied = answered + (now - answered) * rng.uniform(0.3, 0.9)
-            requester_reply(ticket, replied)
-            set_status(ticket, CUSTOMER_REPLIED, replied)
-        else:
-            set_status(ticket, status, answered)
+            requester_reply(ticket, last)
+        elif status == OPEN:
+            agent_reply(ticket, agent, last)
+        set_status(ticket, status, last)
 
     # --- churn -------------------------------------------------------------------------------
     def step(self, now: datetime) -> Event:
