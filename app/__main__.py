@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)  # one INFO line per batch is noise
     explicit = {
         "bind": args.bind,
         "tickets_dir": args.tickets_dir,
