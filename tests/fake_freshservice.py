@@ -179,6 +179,7 @@ class FakeFreshservice:
         self.wrong_domain = False
         self.other_usage = 0  # credits another integration spends each minute
         self.after_request: Callable[[Logged], None] | None = None  # scripted changes mid-cycle
+        self.on_arrival: Callable[[Logged], None] | None = None  # before anything is answered
         self._window = -1
         self._used = {"overall": 0, "list": 0, "view": 0}
         self._next_id = 1
@@ -381,6 +382,8 @@ class FakeFreshservice:
         kind, credits = self._cost(request)
         entry = Logged(self.clock.monotonic(), request.path, dict(request.query), 0, 0, kind)
         self.log.append(entry)
+        if self.on_arrival is not None:
+            self.on_arrival(entry)
         response = await self._answer(request, handler, kind, credits, entry)
         entry.status = response.status
         if self.after_request is not None:
@@ -434,10 +437,10 @@ class FakeFreshservice:
                 else retry_after
             )
         if over:
-            entry.retry_after = float(retry_after)
             headers = {"X-RateLimit-Total": str(overall), "X-RateLimit-Remaining": "0"}
             if fault is None or fault.kind != "429" or fault.retry_after is not None:
                 headers["Retry-After"] = str(max(1, retry_after))
+                entry.retry_after = float(max(1, retry_after))
             response = self._error(429, "You have exceeded the limit of requests per minute")
             response.headers.update(headers)
             return response

@@ -69,7 +69,7 @@ def _description(body: bytes) -> str:
     for err in data.get("errors") or []:
         if isinstance(err, dict):
             parts.append(" ".join(str(err.get(k, "")) for k in ("field", "message")).strip())
-    return "; ".join(p for p in parts if p)
+    return "; ".join(dict.fromkeys(p for p in parts if p))
 
 
 class FreshserviceClient:
@@ -150,7 +150,11 @@ class FreshserviceClient:
             try:
                 async with self._semaphore:
                     await self.budget.acquire(kind, credits, reserve=reserve)
-                    answer = await self._send(url, path, missing_ok=missing_ok)
+                    remaining: list[str | None] = [None]
+                    try:
+                        answer = await self._send(url, path, remaining, missing_ok=missing_ok)
+                    finally:
+                        self.budget.done(credits, remaining[0])
             except TransientError as exc:
                 failures += 1
                 if failures > self.retries:
@@ -173,7 +177,9 @@ class FreshserviceClient:
                 continue
             return answer
 
-    async def _send(self, url: URL, path: str, *, missing_ok: bool) -> Answer | None:
+    async def _send(
+        self, url: URL, path: str, remaining: list[str | None], *, missing_ok: bool
+    ) -> Answer | None:
         assert self._session is not None
         try:
             auth = {"Authorization": aiohttp.encode_basic_auth(self.key.value, "X")}
@@ -182,7 +188,7 @@ class FreshserviceClient:
                 self.calls += 1
                 used = resp.headers.get("X-RateLimit-Used-CurrentRequest", "")
                 self.credits += int(used) if used.isdigit() else 1
-                self.budget.observe_remaining(resp.headers.get("X-RateLimit-Remaining"))
+                remaining[0] = resp.headers.get("X-RateLimit-Remaining")
                 status = resp.status
                 headers = resp.headers
                 next_link = resp.links.get("next")

@@ -6,7 +6,8 @@ of what we sent in the last minute for each of the three and wait until a reques
 them. Two signals from the server tighten it further:
 
 - `X-RateLimit-Remaining`: other integrations share the account; after an answer said R credits
-  remain, we send at most R more credits until a full window has passed since that answer.
+  remain, we send at most R more credits (counting requests still in flight) until a full window
+  has passed since that answer.
 - 429 `Retry-After`: nothing is sent to the account before that many seconds have passed
   (a missing or unreadable value counts as 60).
 
@@ -23,7 +24,7 @@ from typing import Literal
 from watcher.freshservice.clock import Clock
 
 Kind = Literal["list", "view", "other"]
-WINDOW_SECONDS = 60.0
+WINDOW_SECONDS = 61.0  # the server's minute, plus a second for requests still on their way
 DEFAULT_RETRY_AFTER = 60.0
 
 
@@ -80,6 +81,7 @@ class RateBudget:
         self._server_remaining: int | None = None
         self._server_at = 0.0
         self._spent_since_server = 0
+        self._in_flight = 0
         self.rate_limited = 0  # 429s seen
         self.waited_seconds = 0.0
 
@@ -105,8 +107,11 @@ class RateBudget:
         if kind in self.sub:
             self.sub[kind].add(now, 1)
         self._spent_since_server += credits
+        self._in_flight += credits
 
-    def observe_remaining(self, remaining: str | None) -> None:
+    def done(self, credits: int, remaining: str | None = None) -> None:
+        """A request acquired with `credits` ended; `remaining` is its X-RateLimit-Remaining."""
+        self._in_flight -= credits
         try:
             value = int(remaining) if remaining is not None else None
         except ValueError:
@@ -115,7 +120,7 @@ class RateBudget:
             return
         self._server_remaining = value
         self._server_at = self.clock.monotonic()
-        self._spent_since_server = 0
+        self._spent_since_server = self._in_flight  # those may not be counted in `value` yet
 
     def rate_limited_for(self, retry_after: str | None) -> float:
         """A 429 arrived: block every request for Retry-After seconds. Returns the wait."""

@@ -87,9 +87,10 @@ class FreshserviceSource:
         self.settings.tickets_dir.mkdir(parents=True, exist_ok=True)
         write_status(self.settings.tickets_dir, self.status)
 
-    def _fail(self, exc: FreshserviceError) -> None:
+    def _fail(self, exc: FreshserviceError, *, once: bool = False) -> None:
         self.status.last_error = str(exc)
-        log.error("%s", exc)
+        # With --once the command line prints the one line itself.
+        log.log(logging.DEBUG if once else logging.ERROR, "%s", exc)
 
     def _reconcile_due(self) -> bool:
         last = parse_cursor(self.status.last_reconcile)
@@ -115,7 +116,7 @@ class FreshserviceSource:
         try:
             client = self._client()
         except FreshserviceError as exc:
-            self._fail(exc)
+            self._fail(exc, once=once)
             self._write_status(None, None)
             raise
         async with client:
@@ -157,7 +158,7 @@ class FreshserviceSource:
             if await self._until_stopped(stop, self._cycle(sync, do_reconcile)):
                 await self._until_stopped(stop, sync.backfill_all(self._workers()))
         except FreshserviceError as exc:
-            self._fail(exc)
+            self._fail(exc, once=True)
             raise
         finally:
             self._write_status(sync, client)
