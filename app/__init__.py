@@ -29,6 +29,10 @@ def create_app(settings: Settings | None = None) -> Quart:
     from app.views import board_views
 
     app.register_blueprint(board_views)
+
+    from app.service import install_service_layer
+
+    install_service_layer(app, settings)
     try:
         from app import render
     except ImportError:  # pragma: no cover - the page's filters are being built

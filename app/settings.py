@@ -169,6 +169,42 @@ class Settings:
     )
 
     # --- running as a service: access control, TLS, metrics (issue 4) -------------------------
+    access_control: str = _setting(
+        "auto",
+        "`auto`, `on` or `off`. `auto`: off only when `bind` is a loopback address; on otherwise. The board refuses to start on any other bind without kiosk keys or admin users.",
+    )
+    access_keys: dict[str, str] = _setting(
+        {},
+        "Kiosk keys: name → `sha256:<hex>` of the key (`python -m app.credentials new-key NAME` prints the line and the TV link). Delete a line to revoke that key and its cookies.",
+    )
+    admin_users: dict[str, str] = _setting(
+        {},
+        "HTTP Basic users: name → scrypt password hash (`python -m app.credentials hash-password NAME` prints the line).",
+    )
+    allowed_networks: list[str] = _setting(
+        [],
+        'Client networks allowed at all, e.g. `["10.20.0.0/16"]`; empty: any. `/healthz` is always answered.',
+    )
+    kiosk_cookie_days: int = _setting(
+        400, "Days the kiosk cookie lasts after the TV opened its link (browsers cap it at 400)."
+    )
+    http_redirect_bind: str = _setting(
+        "",
+        "Plain-HTTP address that only redirects to HTTPS, e.g. `0.0.0.0:80` or `fd://4`; empty: none. Needs TLS.",
+    )
+    metrics_bind: str = _setting(
+        "",
+        "Separate plain-HTTP address for `/metrics` without access control, e.g. `127.0.0.1:9108`; empty: `/metrics` is on the board, behind access control.",
+    )
+    hsts_seconds: int = _setting(
+        31_536_000, "Strict-Transport-Security max-age sent over HTTPS; 0 sends none."
+    )
+    workers: int = _setting(
+        1, "Board processes sharing the listening sockets (`-w`); each watches tickets/ itself."
+    )
+    access_log: bool = _setting(
+        True, "Log one line per request to stderr (the journal); the query string is never logged."
+    )
 
     @property
     def ticket_link_base(self) -> str:

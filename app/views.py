@@ -1,4 +1,4 @@
-"""The routes: the page, the stream, the board as JSON, and health."""
+"""The routes: the page, the stream and the board as JSON (`/healthz` is in app/health.py)."""
 
 from __future__ import annotations
 
@@ -50,21 +50,6 @@ async def page() -> str:
 @board_views.get("/api/tickets")
 async def tickets_json() -> Response:
     return jsonify(live_board().snapshot(_view()))
-
-
-@board_views.get("/healthz")
-async def healthz() -> Response:
-    live = live_board()
-    counts = live.board.counts()
-    return jsonify(
-        {
-            "status": "ok",
-            "tickets": sum(counts.values()),
-            "watcher_last_success": (
-                live.watcher_status.last_success if live.watcher_status else None
-            ),
-        }
-    )
 
 
 @board_views.get("/events")

@@ -1,0 +1,242 @@
+"""Access control: who may see ticket data.
+
+Every request except `/healthz` passes `AccessPolicy.check` before its view runs:
+
+1. `allowed_networks` (when set): other clients get 403.
+2. `/?key=…` with a listed kiosk key: a long-lived HttpOnly, SameSite=Strict cookie (Secure and
+   `__Host-` on HTTPS), then a redirect to the same URL without the key, so the key is in no
+   later URL, history entry or log line.
+3. The kiosk cookie: the key's name and an HMAC bound to the key's hash (see app.credentials).
+4. HTTP Basic for admin users.
+5. Otherwise 401 with a Basic challenge.
+
+With access control off (only allowed on a loopback bind) only loopback clients are served: a
+board started behind the wrong bind still shows nothing to the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import ipaddress
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from quart import Quart, Response, request
+
+from app.credentials import NAME_RE, check_password_hash, cookie_mac, key_digest, verify_password
+from app.settings import Settings, SettingsError
+
+log = logging.getLogger("ticket_dash.access")
+
+OPEN_PATHS = frozenset({"/healthz"})
+COOKIE_SECURE = "__Host-ticket-dash-kiosk"
+COOKIE_PLAIN = "ticket-dash-kiosk"
+HOW_TO = (
+    "To serve the board on this address, make a kiosk key for the TV "
+    "(`python -m app.credentials new-key lobby-tv`) and/or an admin login "
+    "(`python -m app.credentials hash-password alice`) and put the printed lines under "
+    "[access_keys] / [admin_users] in ticket-dash.toml (see docs/deploy.md). "
+    "Or bind to 127.0.0.1 behind something that does its own access control."
+)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def is_loopback_bind(bind: str) -> bool:
+    """True for `127.x.x.x:port`, `[::1]:port`, `localhost:port` and unix sockets."""
+    if bind.startswith("unix:"):
+        return True
+    if bind.startswith("fd://"):
+        return False  # inherited from systemd: assume the network
+    host = bind.rpartition(":")[0].strip("[]") if ":" in bind else bind
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_loopback_client(addr: str | None) -> bool:
+    if not addr or addr == "<local>":
+        return True  # no client address: a unix socket (or a test client), not the network
+    try:
+        return ipaddress.ip_address(addr.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    enabled: bool
+    key_digests: dict[str, bytes]
+    admin_hashes: dict[str, str]
+    networks: tuple[Network, ...]
+    cookie_max_age: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings, binds: list[str] | None = None) -> AccessPolicy:
+        """Validate the access settings; SettingsError (saying how to fix it) if unusable."""
+        binds = binds if binds is not None else [settings.bind]
+        mode = settings.access_control
+        if mode not in ("auto", "on", "off"):
+            raise SettingsError("setting 'access_control' must be auto, on or off")
+        all_loopback = all(is_loopback_bind(b) for b in binds)
+        enabled = mode == "on" or (mode == "auto" and not all_loopback)
+        if mode == "off" and not all_loopback:
+            raise SettingsError(
+                f"access_control is off but the board would listen on {', '.join(binds)}. " + HOW_TO
+            )
+        digests: dict[str, bytes] = {}
+        for name, stored in settings.access_keys.items():
+            if not NAME_RE.match(name):
+                raise SettingsError(f"access_keys: bad key name {name!r} (letters, digits, - _)")
+            try:
+                digests[name] = key_digest(stored)
+            except ValueError:
+                raise SettingsError(
+                    f"access_keys.{name}: expected sha256:<64 hex>; "
+                    "make one with `python -m app.credentials new-key NAME`"
+                ) from None
+        for user, stored in settings.admin_users.items():
+            try:
+                check_password_hash(stored)
+            except ValueError as exc:
+                raise SettingsError(
+                    f"admin_users.{user}: {exc}; "
+                    "make one with `python -m app.credentials hash-password USER`"
+                ) from None
+        try:
+            networks = tuple(
+                ipaddress.ip_network(n, strict=False) for n in settings.allowed_networks
+            )
+        except ValueError as exc:
+            raise SettingsError(f"allowed_networks: {exc}") from None
+        if enabled and not digests and not settings.admin_users:
+            where = ", ".join(binds)
+            raise SettingsError(f"access control is on for {where} but no one may log in. {HOW_TO}")
+        return cls(
+            enabled=enabled,
+            key_digests=digests,
+            admin_hashes=dict(settings.admin_users),
+            networks=networks,
+            cookie_max_age=settings.kiosk_cookie_days * 86400,
+        )
+
+    # -- the checks --------------------------------------------------------------------------
+    def client_allowed(self, addr: str | None) -> bool:
+        if not self.networks:
+            return True
+        try:
+            ip = ipaddress.ip_address((addr or "").split("%")[0])
+        except ValueError:
+            return False
+        return any(ip in net for net in self.networks)
+
+    def key_name(self, key: str) -> str | None:
+        """The name of the kiosk key `key`, or None. Every listed key is compared."""
+        digest = hashlib.sha256(key.encode("utf-8")).digest()
+        found = None
+        for name, expected in self.key_digests.items():
+            if hmac.compare_digest(digest, expected):
+                found = name
+        return found
+
+    def cookie_value(self, name: str) -> str:
+        return f"{name}.{cookie_mac(name, self.key_digests[name])}"
+
+    def cookie_ok(self, value: str | None) -> bool:
+        if not value:
+            return False
+        name, _, mac = value.partition(".")
+        digest = self.key_digests.get(name)
+        if digest is None:
+            return False  # revoked or never issued
+        return hmac.compare_digest(
+            mac.encode("ascii", "replace"), cookie_mac(name, digest).encode()
+        )
+
+    def basic_ok(self, header: str | None, cache: dict[bytes, str]) -> bool:
+        if not header or not header[:6].lower() == "basic ":
+            return False
+        try:
+            user, sep, password = (
+                base64.b64decode(header[6:], validate=True).decode().partition(":")
+            )
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        stored = self.admin_hashes.get(user)
+        if not sep or stored is None:
+            return False
+        # scrypt takes ~50 ms: remember a verified header (by its hash) for later requests.
+        token = hashlib.sha256(header.encode()).digest()
+        if hmac.compare_digest(cache.get(token, ""), stored):
+            return True
+        if not verify_password(password, stored):
+            return False
+        if len(cache) > 64:
+            cache.clear()
+        cache[token] = stored
+        return True
+
+
+def _challenge(message: str) -> Response:
+    return Response(
+        message + "\n",
+        status=401,
+        content_type="text/plain; charset=utf-8",
+        headers={"WWW-Authenticate": 'Basic realm="Ticket Dash", charset="UTF-8"'},
+    )
+
+
+def _forbidden(message: str) -> Response:
+    return Response(message + "\n", status=403, content_type="text/plain; charset=utf-8")
+
+
+def _url_without_key() -> str:
+    rest = [(k, v) for k, v in request.args.items(multi=True) if k != "key"]
+    return request.path + ("?" + urlencode(rest) if rest else "")
+
+
+def install_access_control(app: Quart, policy: AccessPolicy) -> None:
+    basic_cache: dict[bytes, str] = {}
+
+    @app.before_request
+    async def check_access() -> Response | None:
+        if request.path in OPEN_PATHS:
+            return None
+        addr = request.remote_addr
+        if not policy.enabled:
+            if _is_loopback_client(addr):
+                return None
+            return _forbidden("Access control is off: this board only answers its own machine.")
+        if not policy.client_allowed(addr):
+            return _forbidden("Your network may not see this board.")
+        if "key" in request.args:
+            name = policy.key_name(request.args["key"])
+            if name is None:
+                log.warning("kiosk link with an unknown or revoked key from %s", addr)
+                return _forbidden("This kiosk link is not valid (revoked?). Ask for a new one.")
+            log.info("kiosk key %r accepted from %s; cookie set", name, addr)
+            response = Response("", status=303, headers={"Location": _url_without_key()})
+            secure = request.scheme == "https"
+            response.set_cookie(
+                COOKIE_SECURE if secure else COOKIE_PLAIN,
+                policy.cookie_value(name),
+                max_age=policy.cookie_max_age,
+                path="/",
+                secure=secure,
+                httponly=True,
+                samesite="Strict",
+            )
+            return response
+        cookie = request.cookies.get(COOKIE_SECURE) or request.cookies.get(COOKIE_PLAIN)
+        if policy.cookie_ok(cookie):
+            return None
+        if policy.basic_ok(request.headers.get("Authorization"), basic_cache):
+            return None
+        return _challenge("Log in, or open this board's kiosk link once on this screen.")

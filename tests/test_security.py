@@ -1,0 +1,273 @@
+"""Access control: kiosk keys, admin logins, networks, and refusing to start exposed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tomllib
+from pathlib import Path
+
+import pytest
+from service_support import (
+    ADMIN_PASSWORD,
+    KIOSK_KEY,
+    LAN,
+    OTHER_KEY,
+    basic,
+    secured_settings,
+    started,
+)
+
+from app import create_app
+from app.credentials import hash_key, hash_password, main, verify_password
+from app.security import COOKIE_PLAIN, COOKIE_SECURE, is_loopback_bind
+from app.settings import SettingsError, load_settings
+
+PROTECTED = ["/", "/events", "/api/tickets", "/static/board.css", "/metrics"]
+
+
+async def kiosk_cookie(app, scheme: str = "http") -> tuple[str, str]:
+    client = app.test_client(use_cookies=False)
+    response = await client.get(f"/?key={KIOSK_KEY}", scope_base={**LAN, "scheme": scheme})
+    assert response.status_code == 303
+    name, _, rest = response.headers["Set-Cookie"].partition("=")
+    return name, rest.partition(";")[0]
+
+
+# -- refusing to start --------------------------------------------------------------------------
+@pytest.mark.parametrize("bind", ["0.0.0.0:443", "10.0.0.7:8443", "[::]:443", "fd://3"])
+def test_network_bind_without_any_login_refuses_to_start_and_says_how(tmp_path, bind):
+    settings = load_settings({"bind": bind, "tickets_dir": tmp_path}, environ={})
+    with pytest.raises(SettingsError, match=r"python -m app\.credentials new-key"):
+        create_app(settings)
+
+
+def test_access_control_off_is_refused_on_a_network_bind(tmp_path):
+    settings = secured_settings(tmp_path, bind="0.0.0.0:443", access_control="off")
+    with pytest.raises(SettingsError, match="access_control is off"):
+        create_app(settings)
+
+
+@pytest.mark.parametrize(
+    ("bind", "loopback"),
+    [
+        ("127.0.0.1:5001", True),
+        ("[::1]:5001", True),
+        ("localhost:5001", True),
+        ("unix:/run/td.sock", True),
+        ("0.0.0.0:5001", False),
+        ("fd://3", False),
+        ("board.example:443", False),
+    ],
+)
+def test_loopback_binds_are_recognised(bind, loopback):
+    assert is_loopback_bind(bind) is loopback
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("access_keys", {"tv": "plain-key-not-a-hash"}, "sha256"),
+        ("admin_users", {"bob": "hunter2"}, "scrypt"),
+        ("allowed_networks", ["10.0.0.0/33"], "allowed_networks"),
+        ("access_control", "maybe", "auto, on or off"),
+    ],
+)
+def test_bad_access_settings_are_named(tmp_path, field, value, message):
+    with pytest.raises(SettingsError, match=message):
+        create_app(secured_settings(tmp_path, **{field: value}))
+
+
+async def test_loopback_bind_without_access_control_answers_only_this_machine(tmp_path):
+    settings = secured_settings(tmp_path, access_control="auto", access_keys={}, admin_users={})
+    async with started(settings) as app:
+        client = app.test_client()
+        assert (await client.get("/api/tickets")).status_code == 200
+        remote = await client.get("/api/tickets", scope_base=LAN)
+        assert remote.status_code == 403
+
+
+# -- nothing without credentials ----------------------------------------------------------------
+@pytest.mark.parametrize("path", PROTECTED)
+async def test_every_protected_url_refuses_without_credentials(tmp_path, path):
+    async with started(secured_settings(tmp_path)) as app:
+        response = await app.test_client().get(path, scope_base=LAN)
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"].startswith("Basic ")
+        assert b"Printer" not in await response.get_data()
+
+
+async def test_healthz_answers_without_credentials_and_shows_no_tickets(tmp_path):
+    async with started(secured_settings(tmp_path)) as app:
+        response = await app.test_client().get("/healthz", scope_base=LAN)
+        assert response.status_code in (200, 503)
+        body = await response.get_data(as_text=True)
+        assert "Printer" not in body and "tickets" not in body
+
+
+# -- kiosk keys ---------------------------------------------------------------------------------
+async def test_kiosk_link_sets_a_cookie_and_redirects_without_the_key(tmp_path):
+    async with started(secured_settings(tmp_path)) as app:
+        client = app.test_client(use_cookies=False)
+        response = await client.get(f"/?section=open&key={KIOSK_KEY}&theme=dark", scope_base=LAN)
+        assert response.status_code == 303
+        assert response.headers["Location"] == "/?section=open&theme=dark"
+        cookie = response.headers["Set-Cookie"]
+        assert cookie.startswith(f"{COOKIE_PLAIN}=lobby-tv.")
+        for attribute in ("HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=34560000"):
+            assert attribute in cookie
+        assert "Secure" not in cookie  # plain HTTP: a Secure cookie would never come back
+        assert KIOSK_KEY not in cookie and hash_key(KIOSK_KEY)[7:] not in cookie
+
+        pair = cookie.split(";")[0]
+        page = await client.get("/?section=open", scope_base=LAN, headers={"Cookie": pair})
+        assert page.status_code == 200
+        assert "Printer on fire" in await page.get_data(as_text=True)
+
+
+async def test_kiosk_cookie_over_https_is_secure_and_host_prefixed(tmp_path):
+    async with started(secured_settings(tmp_path)) as app:
+        name, value = await kiosk_cookie(app, scheme="https")
+        assert name == COOKIE_SECURE
+        client = app.test_client(use_cookies=False)
+        response = await client.get(f"/?key={KIOSK_KEY}", scope_base={**LAN, "scheme": "https"})
+        assert "Secure" in response.headers["Set-Cookie"]
+        ok = await client.get(
+            "/api/tickets",
+            scope_base={**LAN, "scheme": "https"},
+            headers={"Cookie": f"{name}={value}"},
+        )
+        assert ok.status_code == 200
+
+
+async def test_wrong_kiosk_key_is_refused(tmp_path):
+    async with started(secured_settings(tmp_path)) as app:
+        response = await app.test_client().get("/?key=guessed-key", scope_base=LAN)
+        assert response.status_code == 403
+        assert "Set-Cookie" not in response.headers
+
+
+async def test_a_forged_or_tampered_cookie_is_refused(tmp_path):
+    async with started(secured_settings(tmp_path)) as app:
+        name, value = await kiosk_cookie(app)
+        client = app.test_client(use_cookies=False)
+        for bad in (value[:-2] + "AA", "lobby-tv.", "office-tv" + value[8:], "nobody.x", "x"):
+            response = await client.get(
+                "/api/tickets", scope_base=LAN, headers={"Cookie": f"{name}={bad}"}
+            )
+            assert response.status_code == 401, bad
+
+
+async def test_revoked_key_stops_its_link_and_its_cookie(tmp_path):
+    async with started(secured_settings(tmp_path)) as app:
+        name, value = await kiosk_cookie(app)
+    revoked = secured_settings(tmp_path, access_keys={"office-tv": hash_key(OTHER_KEY)})
+    async with started(revoked) as app:
+        client = app.test_client(use_cookies=False)
+        cookie = {"Cookie": f"{name}={value}"}
+        assert (await client.get("/", scope_base=LAN, headers=cookie)).status_code == 401
+        assert (await client.get(f"/?key={KIOSK_KEY}", scope_base=LAN)).status_code == 403
+    rotated = secured_settings(tmp_path, access_keys={"lobby-tv": hash_key("a-brand-new-key")})
+    async with started(rotated) as app:
+        client = app.test_client(use_cookies=False)
+        cookie = {"Cookie": f"{name}={value}"}
+        assert (await client.get("/", scope_base=LAN, headers=cookie)).status_code == 401
+
+
+async def test_kiosk_cookie_opens_the_event_stream(tmp_path):
+    async with started(secured_settings(tmp_path)) as app:
+        name, value = await kiosk_cookie(app)
+        client = app.test_client(use_cookies=False)
+        async with client.request(
+            "/events", scope_base=LAN, headers={"Cookie": f"{name}={value}"}
+        ) as connection:
+            await connection.send_complete()
+            first = await asyncio.wait_for(connection.receive(), 5)
+            while b"snapshot" not in first:
+                first += await asyncio.wait_for(connection.receive(), 5)
+            assert b"Printer on fire" in first
+            await connection.disconnect()
+
+
+# -- admins -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        (basic("alice", ADMIN_PASSWORD), 200),
+        (basic("alice", "wrong"), 401),
+        (basic("mallory", ADMIN_PASSWORD), 401),
+        ({"Authorization": "Basic !!!not-base64"}, 401),
+        ({"Authorization": "Bearer abc"}, 401),
+        ({}, 401),
+    ],
+)
+async def test_admin_basic_login(tmp_path, headers, status):
+    async with started(secured_settings(tmp_path)) as app:
+        client = app.test_client(use_cookies=False)
+        for _ in range(2):  # the second time comes from the verified-login cache
+            response = await client.get("/api/tickets", scope_base=LAN, headers=headers)
+            assert response.status_code == status
+
+
+async def test_changed_admin_password_is_not_served_from_the_cache(tmp_path):
+    async with started(secured_settings(tmp_path)) as app:
+        client = app.test_client(use_cookies=False)
+        ok = await client.get("/", scope_base=LAN, headers=basic("alice", ADMIN_PASSWORD))
+        assert ok.status_code == 200
+    changed = secured_settings(tmp_path, admin_users={"alice": hash_password("new one")})
+    async with started(changed) as app:
+        client = app.test_client(use_cookies=False)
+        old = await client.get("/", scope_base=LAN, headers=basic("alice", ADMIN_PASSWORD))
+        assert old.status_code == 401
+
+
+# -- networks -----------------------------------------------------------------------------------
+async def test_allowed_networks_keep_other_clients_out_even_with_a_login(tmp_path):
+    settings = secured_settings(tmp_path, allowed_networks=["10.1.0.0/16", "fd00::/8"])
+    async with started(settings) as app:
+        client = app.test_client(use_cookies=False)
+        login = basic("alice", ADMIN_PASSWORD)
+        inside = await client.get("/api/tickets", scope_base=LAN, headers=login)
+        assert inside.status_code == 200
+        outside = {"client": ("192.168.9.9", 4000)}
+        refused = await client.get("/api/tickets", scope_base=outside, headers=login)
+        assert refused.status_code == 403
+        health = await client.get("/healthz", scope_base=outside)
+        assert health.status_code in (200, 503)
+
+
+# -- logs and credentials -----------------------------------------------------------------------
+async def test_no_key_in_any_log_line(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    async with started(secured_settings(tmp_path)) as app:
+        client = app.test_client(use_cookies=False)
+        await client.get(f"/?key={KIOSK_KEY}", scope_base=LAN)
+        await client.get(f"/?key={KIOSK_KEY}x", scope_base=LAN)
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "lobby-tv" in text  # the key's name is logged, so admins can tell TVs apart
+    assert KIOSK_KEY not in text
+
+
+def test_new_key_command_prints_a_working_settings_line_and_link(capsys):
+    assert main(["new-key", "lobby-tv", "--url", "https://board.example/"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if not ln.startswith("#")]
+    stored = tomllib.loads(lines[0])["lobby-tv"]
+    link = lines[1]
+    assert link.startswith("https://board.example/?key=")
+    assert hash_key(link.partition("key=")[2]) == stored
+
+
+def test_password_hashes_verify_and_are_salted():
+    first, second = hash_password("pw"), hash_password("pw")
+    assert first != second
+    assert verify_password("pw", first) and verify_password("pw", second)
+    assert not verify_password("pW", first)
+    assert not verify_password("pw", "garbage")
+
+
+def test_sample_config_is_valid(tmp_path):
+    sample = Path(__file__).resolve().parent.parent / "deploy" / "ticket-dash.toml"
+    if not sample.exists():
+        pytest.skip("deploy/ticket-dash.toml not written yet")
+    settings = load_settings({"tickets_dir": tmp_path}, environ={}, config_path=sample)
+    assert settings.access_control == "auto"
