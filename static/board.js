@@ -74,8 +74,10 @@
     return typeof url === "string" && /^https?:\/\//i.test(url) ? url : "";
   }
 
+  // Cells by position (cheap enough to run for every row every second), checked by class.
   function cell(tr, name) {
-    return tr.querySelector("td.c-" + name);
+    var td = tr.cells[CELLS.indexOf(name)];
+    return td && td.classList.contains("c-" + name) ? td : tr.querySelector("td.c-" + name);
   }
 
   function buildCells(tr) {
