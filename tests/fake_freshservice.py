@@ -337,7 +337,7 @@ class FakeFreshservice:
         app.router.add_get("/api/v2/requesters", self._list("requesters"))
         app.router.add_get("/api/v2/agents/{id:\\d+}", self._one("agents", "agent"))
         app.router.add_get("/api/v2/requesters/{id:\\d+}", self._one("requesters", "requester"))
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
