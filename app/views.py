@@ -41,6 +41,7 @@ async def page() -> str:
         watcher=snap["watcher"],
         malformed=snap["malformed"],
         stale_after_seconds=snap["stale_after_seconds"],
+        heartbeat_seconds=live.settings.heartbeat_seconds,
         query_string=request.query_string.decode("latin-1"),
         filters=view.to_json(),
         title="Ticket Dash",
