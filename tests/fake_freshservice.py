@@ -167,6 +167,7 @@ class FakeFreshservice:
         self.limits = PLANS[plan]
         self.deleted_mode = deleted_mode
         self.filter_link = filter_link
+        self.filter_page_cap: int | None = None  # unconfirmed in the real API: a 400 beyond it
         self.tickets: dict[int, dict[str, Any]] = {}
         self.stats: dict[int, dict[str, Any]] = {}
         self.statuses = dict(DEFAULT_STATUSES)
@@ -548,6 +549,8 @@ class FakeFreshservice:
             predicate = parse_query(raw[1:-1])
         except ValueError as exc:
             return self._error(400, str(exc), "invalid_value")
+        if self.filter_page_cap and int(request.query.get("page", "1")) > self.filter_page_cap:
+            return self._error(400, "page is beyond the last page allowed", "invalid_value")
         scoped = "workspace_id" in raw
         items = [
             t

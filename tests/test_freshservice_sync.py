@@ -156,6 +156,25 @@ async def test_a_ticket_that_moved_status_during_reconcile_is_not_archived(fake,
     assert [r.path for r in fake.requests(r"/api/v2/tickets/\d+")] == ["/api/v2/tickets/8"]
 
 
+@pytest.mark.parametrize("links", [False, True])
+async def test_filter_pages_are_followed_with_or_without_link_headers(fake, tmp_path, links):
+    fake.filter_link = links
+    for i in range(95):
+        fake.add_ticket(status=2, age_days=i)
+    assert await once(make_source(fake, tmp_path)) == 0
+    assert on_board(tmp_path) == fake.active_ids()
+    assert len(fake.requests("/api/v2/tickets/filter")) == 4 + 1 + 1  # status 2, then 3 and 6
+
+
+async def test_a_page_cap_on_the_filter_endpoint_splits_the_query_by_creation_day(fake, tmp_path):
+    fake.filter_page_cap = 2  # 60 tickets at most per query
+    for i in range(200):
+        fake.add_ticket(status=2, age_days=i * 3)
+    assert await once(make_source(fake, tmp_path)) == 0
+    assert on_board(tmp_path) == fake.active_ids()
+    assert fake.requests(status=429) == []
+
+
 async def test_500_in_the_middle_of_pagination_archives_nothing(fake, tmp_path):
     seed(fake, active=150)  # 50 a status: two filter pages each
     await once(make_source(fake, tmp_path))

@@ -21,7 +21,7 @@ from yarl import URL
 from watcher.freshservice.clock import Clock
 from watcher.freshservice.errors import (
     AuthError,
-    FreshserviceError,
+    BadRequestError,
     MalformedError,
     TransientError,
     WrongDomainError,
@@ -231,7 +231,7 @@ class FreshserviceClient:
         if status >= 500:
             raise TransientError(f"Freshservice answered {status} for {path}.")
         if status != 200:
-            raise FreshserviceError(
+            raise BadRequestError(
                 f"Freshservice refused {path} ({status}): {_description(body) or 'no reason given'}."
             )
         try:

@@ -23,3 +23,11 @@ class TransientError(FreshserviceError):
 
 class MalformedError(FreshserviceError):
     """An answer we cannot read: it reveals nothing, the cycle fails."""
+
+
+class BadRequestError(FreshserviceError):
+    """400 and other 4xx we did not expect: the request itself was refused."""
+
+
+class PageCapReached(FreshserviceError):
+    """The filter endpoint refused a later page (a page cap is unconfirmed but possible)."""

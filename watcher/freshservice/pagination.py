@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from watcher.freshservice.client import Answer, FreshserviceClient
-from watcher.freshservice.errors import MalformedError
+from watcher.freshservice.errors import BadRequestError, MalformedError, PageCapReached
 from watcher.freshservice.ratelimit import Kind
 
 FILTER_PAGE_SIZE = 30
@@ -56,12 +56,19 @@ async def filter_tickets(
     page = 1
     next_url: str | None = None
     while True:
-        if next_url:
-            answer = await client.get(next_url, kind="list")
-        else:
-            answer = await client.get(
-                "/api/v2/tickets/filter", {"query": f'"{query}"', "page": page}, kind="list"
-            )
+        try:
+            if next_url:
+                answer = await client.get(next_url, kind="list")
+            else:
+                answer = await client.get(
+                    "/api/v2/tickets/filter", {"query": f'"{query}"', "page": page}, kind="list"
+                )
+        except BadRequestError as exc:
+            if page > 1:
+                raise PageCapReached(
+                    f"Freshservice refused page {page} of {query!r}: {exc}"
+                ) from exc
+            raise
         assert answer is not None
         tickets = records(answer, "tickets")
         total = answer.data.get("total")
@@ -70,6 +77,7 @@ async def filter_tickets(
         yield tickets
         next_url = answer.next_url
         if next_url:
+            page += 1
             continue
         if not tickets or page >= math.ceil(total / FILTER_PAGE_SIZE):
             return

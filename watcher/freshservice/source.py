@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.settings import Settings
+from watcher.archive import prune_archive
 from watcher.freshservice.client import FreshserviceClient, api_base_url
 from watcher.freshservice.clock import Clock, iso
 from watcher.freshservice.errors import AuthError, FreshserviceError, WrongDomainError
@@ -105,6 +106,7 @@ class FreshserviceSource:
         if reconcile or cursor is None:
             started = await sync.reconcile()
             self.status.last_reconcile = iso(self.clock.time())
+            prune_archive(self.settings.tickets_dir, self.settings.archive_retention_days)
             if cursor is None:
                 self.status.cursor = iso(started)
         else:

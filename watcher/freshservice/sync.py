@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import date, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -26,7 +27,12 @@ from multidict import CIMultiDictProxy
 from app.settings import Settings
 from watcher.freshservice.client import FreshserviceClient
 from watcher.freshservice.clock import Clock, iso, parse_iso
-from watcher.freshservice.errors import AuthError, FreshserviceError, MalformedError
+from watcher.freshservice.errors import (
+    AuthError,
+    FreshserviceError,
+    MalformedError,
+    PageCapReached,
+)
 from watcher.freshservice.names import Names
 from watcher.freshservice.pagination import filter_tickets, linked_pages, records
 from watcher.freshservice.store import TicketFiles
@@ -36,6 +42,7 @@ log = logging.getLogger(__name__)
 POLL_CREDITS = 3  # a list call with include=stats
 VIEW_CREDITS = 2  # a single ticket with include=stats
 BACKFILL_RESERVE = 2 * POLL_CREDITS  # credits of each minute the backfill leaves to the polls
+EARLIEST_DAY = date(2010, 1, 1)  # before Freshservice existed
 
 
 def server_time(headers: CIMultiDictProxy[str], clock: Clock) -> float:
@@ -99,15 +106,7 @@ class TicketSync:
         started = server_time(headers, self.clock)
         seen: set[int] = set()
         for status in self.active_statuses():
-            async for page in filter_tickets(self.client, self._query(status)):
-                for ticket in page:
-                    if ticket["id"] in seen or not self.is_active(ticket):
-                        continue
-                    seen.add(ticket["id"])
-                    needs_stats = self.files.needs_stats(ticket)
-                    self.files.upsert(ticket)
-                    if needs_stats:
-                        self.pending_stats[ticket["id"]] = None
+            await self._find_active(self._query(status), seen, None)
         # Every query finished: only now may a missing ticket be considered gone.
         missing = sorted(self.files.ids() - seen)
         if missing:
@@ -116,6 +115,33 @@ class TicketSync:
             await self.fetch_one(ticket_id)
         await self.names.sync_agents_and_groups()
         return started
+
+    async def _find_active(
+        self, query: str, seen: set[int], days: tuple[date, date] | None
+    ) -> None:
+        """Write every ticket the query finds, page by page. Should the filter endpoint cap
+        its pages, the query is split by creation day until each part fits."""
+        ranged = query
+        if days is not None:
+            ranged = f"{query} AND created_at:>'{days[0]}' AND created_at:<'{days[1]}'"
+        try:
+            async for page in filter_tickets(self.client, ranged):
+                for ticket in page:
+                    if ticket["id"] in seen or not self.is_active(ticket):
+                        continue
+                    seen.add(ticket["id"])
+                    needs_stats = self.files.needs_stats(ticket)
+                    self.files.upsert(ticket)
+                    if needs_stats:
+                        self.pending_stats[ticket["id"]] = None
+        except PageCapReached:
+            first, last = days or (EARLIEST_DAY, self.clock.utcnow().date() + timedelta(days=1))
+            if first >= last:
+                raise
+            middle = first + (last - first) / 2
+            log.info("splitting %r at %s: the filter endpoint caps its pages", query, middle)
+            await self._find_active(query, seen, (first, middle))
+            await self._find_active(query, seen, (middle + timedelta(days=1), last))
 
     async def fetch_one(self, ticket_id: int, *, reserve: int = 0) -> None:
         """The single-ticket call: 404 → archive; deleted/spam/inactive → archive; else upsert."""
