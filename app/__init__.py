@@ -6,6 +6,8 @@ from pathlib import Path
 
 from quart import Quart
 
+from app import render
+from app.assets import asset_version
 from app.live import LiveBoard
 from app.settings import Settings, load_settings
 
@@ -23,7 +25,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         static_folder=str(ROOT / "static"),
     )
     app.config["SETTINGS"] = settings
-    live = LiveBoard(settings)
+    live = LiveBoard(settings, asset_version=asset_version(ROOT / "static", ROOT / "templates"))
     app.extensions["ticket_dash"] = live
 
     from app.views import board_views
@@ -33,12 +35,8 @@ def create_app(settings: Settings | None = None) -> Quart:
     from app.service import install_service_layer
 
     install_service_layer(app, settings)
-    try:
-        from app import render
-    except ImportError:  # pragma: no cover - the page's filters are being built
-        pass
-    else:
-        render.register(app)
+    render.register(app)
+    app.jinja_env.globals["asset_version"] = live.asset_version
 
     @app.before_serving
     async def start_live_board() -> None:

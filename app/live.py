@@ -32,8 +32,14 @@ log = logging.getLogger("ticket_dash.live")
 
 
 class LiveBoard:
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+        asset_version: str = "",
+    ) -> None:
         self.settings = settings
+        self.asset_version = asset_version  # the page reloads itself when this changes
         self.clock = clock
         self.tickets_dir = Path(settings.tickets_dir).absolute()
         self.mappings_dir = Path(settings.mappings_dir).absolute()
@@ -108,6 +114,7 @@ class LiveBoard:
             "malformed": self.folder.malformed.to_json(),
             "stale_after_seconds": self.settings.stale_after_seconds,
             "view": view.to_json(),
+            "version": self.asset_version,
         }
 
     def snapshot_event(self, view: View) -> bytes:

@@ -419,6 +419,20 @@
       "snapshot",
       onEvent(function (data) {
         attempt = 0;
+        // A new release is running: load its page and scripts (once; the server says which).
+        if (data.version && body.dataset.version && data.version !== body.dataset.version) {
+          var reloadedFor = null;
+          try {
+            reloadedFor = window.sessionStorage.getItem("ticket-dash-reloaded-for");
+            window.sessionStorage.setItem("ticket-dash-reloaded-for", data.version);
+          } catch (e) {
+            /* storage off: reload anyway */
+          }
+          if (reloadedFor !== data.version) {
+            window.location.reload();
+            return;
+          }
+        }
         applySnapshot(data);
       })
     );

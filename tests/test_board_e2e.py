@@ -154,3 +154,22 @@ async def test_page_recovers_by_itself_after_the_server_restarts(folders):
             assert await page.evaluate("window.__sameDocument") is True
     finally:
         server.stop()
+
+
+async def test_page_reloads_itself_when_a_new_release_is_served(folders):
+    fresh_status(folders[0])
+    port = free_port()
+    server = start_server(*folders, port=port)
+    try:
+        async with chromium_page() as page:
+            await page.goto(server.url)
+            await page.wait_for_selector("#conn.conn-live")
+            # Pretend this page came from an older release, then restart the server.
+            await page.evaluate("document.body.dataset.version = 'old'; window.__oldPage = true")
+            server.stop()
+            server = start_server(*folders, port=port)
+            await page.wait_for_function("window.__oldPage === undefined", timeout=40_000)
+            await page.wait_for_selector("#conn.conn-live")
+            assert await page.get_attribute("body", "data-version") not in ("old", "")
+    finally:
+        server.stop()
