@@ -166,9 +166,10 @@ async def test_page_reloads_itself_when_a_new_release_is_served(folders):
             await page.wait_for_selector("#conn.conn-live")
             # Pretend this page came from an older release, then restart the server.
             await page.evaluate("document.body.dataset.version = 'old'; window.__oldPage = true")
-            server.stop()
-            server = start_server(*folders, port=port)
-            await page.wait_for_function("window.__oldPage === undefined", timeout=40_000)
+            async with page.expect_navigation(timeout=40_000):
+                server.stop()
+                server = start_server(*folders, port=port)
+            assert await page.evaluate("window.__oldPage === undefined")
             await page.wait_for_selector("#conn.conn-live")
             assert await page.get_attribute("body", "data-version") not in ("old", "")
     finally:
