@@ -7,7 +7,6 @@ python -m app --demo     # the board plus the simulated helpdesk, no credentials
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import os
@@ -15,8 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app import create_app
-from app.serve import board_url, hypercorn_config, serve_board
+from app.serve import board_url, hypercorn_config, run_board
 from app.settings import SettingsError, load_settings
 
 
@@ -29,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bind", help="address to listen on, e.g. 127.0.0.1:5001")
     parser.add_argument("--tickets-dir", type=Path)
     parser.add_argument("--mappings-dir", type=Path)
+    parser.add_argument("-w", "--workers", type=int, help="board processes (default 1)")
     return parser
 
 
@@ -42,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         "bind": args.bind,
         "tickets_dir": args.tickets_dir,
         "mappings_dir": args.mappings_dir,
+        "workers": args.workers,
     }
     try:
         settings = load_settings(explicit, config_path=args.config)
@@ -76,7 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     try:
-        asyncio.run(serve_board(create_app(settings), settings))
+        return run_board(settings)
+    except SettingsError as exc:
+        print(f"ticket-dash: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         pass
     finally:
