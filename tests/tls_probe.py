@@ -128,7 +128,10 @@ def _write_folders(root: Path) -> tuple[Path, Path]:
     return tickets, mappings
 
 
-def start_board(python: Path, root: Path, *, workers: int = 1, wait: float = 30.0) -> Board:
+def start_board(
+    python: Path, root: Path, *, workers: int = 1, cli: bool = False, wait: float = 30.0
+) -> Board:
+    """`python -m app` over HTTPS; with `cli`, the `hypercorn 'app:create_app()'` command instead."""
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
     cert.cert_chain_pems[0].write_to_path(str(root / "cert.pem"))
@@ -156,8 +159,15 @@ def start_board(python: Path, root: Path, *, workers: int = 1, wait: float = 30.
         }
     )
     log_file = tempfile.NamedTemporaryFile(prefix="ticket-dash-tls-", suffix=".log", delete=False)
+    command = [str(python), "-m", "app"]
+    if cli:
+        command = [str(python), "-m", "hypercorn", "--config", str(ROOT / "deploy/hypercorn.toml")]
+        command += ["--bind", f"127.0.0.1:{port}", "--certfile", str(root / "cert.pem")]
+        command += ["--keyfile", str(root / "key.pem"), "--graceful-timeout", "2"]
+        command += ["--access-logfile", "-", "app:create_app()"]
+        env["PYTHONPATH"] = str(ROOT)
     process = subprocess.Popen(
-        [str(python), "-m", "app"],
+        command,
         cwd=root,
         env=env,
         stdout=log_file,
@@ -272,18 +282,23 @@ async def silent_connections(board: Board, count: int) -> list[socket.socket]:
     return socks
 
 
-def measure_shutdown(python: Path, root: Path, streams: int, silent: int = 0) -> float:
-    """Start a board on `python`, open `streams` SSE clients, SIGTERM it: seconds to exit."""
+def measure_shutdown(
+    python: Path, root: Path, streams: int, silent: int = 0, cli: bool = False, limit: float = 15.0
+) -> float:
+    """Start a board on `python`, open `streams` SSE clients, SIGTERM it: seconds to exit
+    (`limit` + 1 when it had not exited by then and was killed)."""
 
     async def scenario(board: Board) -> float:
         cookie = kiosk_cookie(board)
         opened = await open_streams(board, cookie, streams)
         quiet = await silent_connections(board, silent)
         try:
-            return await sigterm_and_time(board, opened)
+            return await sigterm_and_time(board, opened, limit)
+        except (TimeoutError, subprocess.TimeoutExpired):
+            return limit + 1
         finally:
             for s in quiet:
                 s.close()
 
-    with running_board(python, root) as board:
+    with running_board(python, root, cli=cli) as board:
         return asyncio.run(scenario(board))
