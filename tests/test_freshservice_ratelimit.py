@@ -23,7 +23,7 @@ def most_in_a_minute(times: list[float]) -> int:
 
 async def test_no_request_is_sent_before_retry_after_has_passed(tmp_path):
     async with FakeFreshservice(clock=Clock(speed=300)) as fake:
-        for _ in range(20):
+        for _ in range(10):  # few enough for one single-ticket call each
             fake.add_ticket(status=2)
         fake.faults += [
             Fault(r"/api/v2/tickets/filter", "429", times=2, retry_after="20"),
@@ -47,6 +47,8 @@ async def test_a_first_sync_stays_within_the_budget_and_the_starter_plan(tmp_pat
     async with FakeFreshservice(clock=Clock(speed=100), plan="starter") as fake:
         for i in range(120):
             fake.add_ticket(status=(2, 3)[i % 2], age_days=i % 60)
+        for _ in range(10000):  # a busy history: stats come one call per ticket
+            fake.add_ticket(status=5, age_days=1)
         source = make_source(fake, tmp_path)
         s = source.settings
         # A server whose limits are exactly our budget refuses nothing.

@@ -135,6 +135,7 @@ class FreshserviceClient:
         kind: Kind,
         credits: int = 1,
         reserve: int = 0,
+        reserve_calls: int = 0,
         missing_ok: bool = False,
     ) -> Answer | None:
         """GET a JSON document. None for a 404 when `missing_ok`; raises FreshserviceError."""
@@ -149,7 +150,9 @@ class FreshserviceClient:
         while True:
             try:
                 async with self._semaphore:
-                    await self.budget.acquire(kind, credits, reserve=reserve)
+                    await self.budget.acquire(
+                        kind, credits, reserve=reserve, reserve_calls=reserve_calls
+                    )
                     remaining: list[str | None] = [None]
                     try:
                         answer = await self._send(url, path, remaining, missing_ok=missing_ok)

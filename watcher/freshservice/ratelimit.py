@@ -12,7 +12,8 @@ them. Two signals from the server tighten it further:
   (a missing or unreadable value counts as 60).
 
 `reserve` lets background work (the stats backfill) leave room for the polls that keep the
-board live: it only goes when the overall window has `reserve` credits to spare.
+board live: it only goes when the overall window has `reserve` credits to spare, and its list
+calls only when `reserve_calls` list calls are left.
 """
 
 from __future__ import annotations
@@ -85,11 +86,13 @@ class RateBudget:
         self.rate_limited = 0  # 429s seen
         self.waited_seconds = 0.0
 
-    def wait_needed(self, kind: Kind, credits: int, reserve: int = 0) -> float:
+    def wait_needed(
+        self, kind: Kind, credits: int, reserve: int = 0, reserve_calls: int = 0
+    ) -> float:
         now = self.clock.monotonic()
         waits = [self.blocked_until - now, self.overall.wait(now, credits, reserve)]
         if kind in self.sub:
-            waits.append(self.sub[kind].wait(now, 1))
+            waits.append(self.sub[kind].wait(now, 1, reserve_calls if kind == "list" else 0))
         if self._server_remaining is not None:
             if now >= self._server_at + WINDOW_SECONDS:
                 self._server_remaining = None
@@ -97,9 +100,11 @@ class RateBudget:
                 waits.append(self._server_at + WINDOW_SECONDS - now)
         return max(0.0, *waits)
 
-    async def acquire(self, kind: Kind, credits: int, *, reserve: int = 0) -> None:
+    async def acquire(
+        self, kind: Kind, credits: int, *, reserve: int = 0, reserve_calls: int = 0
+    ) -> None:
         """Wait until the request fits, then count it as sent."""
-        while (wait := self.wait_needed(kind, credits, reserve)) > 0:
+        while (wait := self.wait_needed(kind, credits, reserve, reserve_calls)) > 0:
             self.waited_seconds += wait
             await self.clock.sleep(wait)
         now = self.clock.monotonic()

@@ -25,6 +25,7 @@ from typing import Any
 from multidict import CIMultiDictProxy
 
 from app.settings import Settings
+from watcher.freshservice.bulkstats import bulk_stats
 from watcher.freshservice.client import FreshserviceClient
 from watcher.freshservice.clock import Clock, iso, parse_iso
 from watcher.freshservice.errors import (
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 POLL_CREDITS = 3  # a list call with include=stats
 VIEW_CREDITS = 2  # a single ticket with include=stats
 BACKFILL_RESERVE = 2 * POLL_CREDITS  # credits of each minute the backfill leaves to the polls
+BACKFILL_RESERVE_CALLS = 2  # and list calls
 EARLIEST_DAY = date(2010, 1, 1)  # before Freshservice existed
 
 
@@ -69,6 +71,8 @@ class TicketSync:
         self.pending_stats: dict[int, None] = {}  # an ordered set
         self.statuses: dict[int, str] = {}
         self._requesters_in_flight: set[int] = set()
+        self.bulk_wanted = False  # a reconciliation queued many tickets: try bulk_stats first
+        self.bulk_running = False
 
     # --- what is active -------------------------------------------------------------------
     def is_active(self, ticket: dict[str, Any]) -> bool:
@@ -89,7 +93,7 @@ class TicketSync:
             return f"workspace_id:{self.settings.workspace_id} AND status:{status}"
         return f"status:{status}"
 
-    def _apply(self, ticket: dict[str, Any]) -> None:
+    def apply(self, ticket: dict[str, Any]) -> None:
         """Upsert an active ticket or archive one that left the board."""
         if self.is_active(ticket):
             self.files.upsert(ticket)
@@ -134,6 +138,7 @@ class TicketSync:
                     self.files.upsert(ticket)
                     if needs_stats:
                         self.pending_stats[ticket["id"]] = None
+                        self.bulk_wanted = True
         except PageCapReached:
             first, last = days or (EARLIEST_DAY, self.clock.utcnow().date() + timedelta(days=1))
             if first >= last:
@@ -160,7 +165,7 @@ class TicketSync:
         ticket = answer.data.get("ticket") if isinstance(answer.data, dict) else None
         if not isinstance(ticket, dict) or ticket.get("id") != ticket_id:
             raise MalformedError(f"Freshservice sent an unreadable ticket {ticket_id}.")
-        self._apply(ticket)
+        self.apply(ticket)
 
     # --- incremental poll -----------------------------------------------------------------
     async def poll(self, cursor: float) -> float:
@@ -187,7 +192,7 @@ class TicketSync:
         on_board = self.files.ids()
         for ticket in changed.values():
             if self.is_active(ticket) or ticket["id"] in on_board:
-                self._apply(ticket)
+                self.apply(ticket)
         assert next_cursor is not None
         return next_cursor
 
@@ -198,7 +203,16 @@ class TicketSync:
 
     async def _backfill_step(self, *, reserve: int) -> bool:
         """One item of background work; False when there is none."""
-        if self.pending_stats:
+        if self.bulk_wanted and not self.bulk_running:
+            self.bulk_wanted = False
+            self.bulk_running = True
+            try:
+                calls = BACKFILL_RESERVE_CALLS if reserve else 0
+                await bulk_stats(self, reserve=reserve, reserve_calls=calls)
+            finally:
+                self.bulk_running = False
+            return True
+        if self.pending_stats and not self.bulk_running:
             ticket_id = next(iter(self.pending_stats))
             del self.pending_stats[ticket_id]
             try:
@@ -221,8 +235,12 @@ class TicketSync:
         """Work until nothing is queued (used by `--once`); raises the first failure."""
 
         async def worker() -> None:
-            while await self._backfill_step(reserve=0):
-                pass
+            while True:
+                if await self._backfill_step(reserve=0):
+                    continue
+                if not self.bulk_running:
+                    return
+                await self.clock.sleep(1.0)  # another worker lists stats in bulk
 
         # The two queues are shared; the workers take turns through them.
         await asyncio.gather(*(worker() for _ in range(max(1, workers))))
