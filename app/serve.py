@@ -41,7 +41,7 @@ log = logging.getLogger("ticket_dash.serve")
 GRACEFUL_TIMEOUT = 2.0
 HARD_STOP_SECONDS = 3.0
 # No query string (a kiosk key may be in the first request) and no referrer.
-ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
+ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s HTTP/%(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
 _HOST_RE = re.compile(r"^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$")
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]

@@ -28,7 +28,8 @@ SHUTDOWN_LIMIT = 5.0
 
 @pytest.fixture(scope="module")
 def board(tmp_path_factory, python_311):
-    with running_board(python_311, tmp_path_factory.mktemp("tls")) as running:
+    root = tmp_path_factory.mktemp("tls")
+    with running_board(python_311, root, access_log=True) as running:
         yield running
 
 
@@ -112,6 +113,16 @@ def test_plain_http_redirects_to_https(board: Board):
     assert followed.status_code == 200
 
 
+def test_the_access_log_has_one_line_per_request_and_never_the_key(board: Board):
+    kiosk_cookie(board)
+    httpx.get(f"{board.url}/healthz?probe=1", verify=board.ssl_context(), timeout=10)
+    output = board.output()
+    assert '"GET /healthz HTTP/1.1" 200' in output  # the path, without its query string
+    assert "probe=1" not in output
+    assert KIOSK_KEY not in output
+    assert "kiosk key 'probe-tv' accepted" in output
+
+
 @pytest.mark.parametrize("version", ["3.11", "3.12"])
 async def test_sigterm_with_hundreds_of_streams_open_ends_within_5_seconds(tmp_path, version):
     python = interpreter(version)
@@ -139,5 +150,5 @@ async def test_two_workers_share_the_port_and_stop_together(tmp_path, python_311
         seconds = await sigterm_and_time(board, streams)
         assert board.process.returncode == 0
         output = board.output()
-    assert seconds < SHUTDOWN_LIMIT
+    assert seconds < SHUTDOWN_LIMIT, output
     assert output.count("stopping: closing") == 2, output

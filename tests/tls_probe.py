@@ -129,7 +129,13 @@ def _write_folders(root: Path) -> tuple[Path, Path]:
 
 
 def start_board(
-    python: Path, root: Path, *, workers: int = 1, cli: bool = False, wait: float = 30.0
+    python: Path,
+    root: Path,
+    *,
+    workers: int = 1,
+    cli: bool = False,
+    access_log: bool = False,
+    wait: float = 30.0,
 ) -> Board:
     """`python -m app` over HTTPS; with `cli`, the `hypercorn 'app:create_app()'` command instead."""
     ca = trustme.CA()
@@ -153,7 +159,7 @@ def start_board(
             "TICKET_DASH_ACCESS_CONTROL": "on",
             "TICKET_DASH_ACCESS_KEYS": json.dumps({"probe-tv": hash_key(KIOSK_KEY)}),
             "TICKET_DASH_ADMIN_USERS": json.dumps({"admin": hash_password(ADMIN_PASSWORD)}),
-            "TICKET_DASH_ACCESS_LOG": "false",
+            "TICKET_DASH_ACCESS_LOG": str(access_log).lower(),
             "TICKET_DASH_WORKERS": str(workers),
             "PYTHONUNBUFFERED": "1",
         }
