@@ -123,6 +123,7 @@ def test_the_access_log_has_one_line_per_request_and_never_the_key(board: Board)
     assert "kiosk key 'probe-tv' accepted" in output
 
 
+@pytest.mark.timeout(300)  # the first run makes a virtualenv for that Python (cached after)
 @pytest.mark.parametrize("version", ["3.11", "3.12"])
 async def test_sigterm_with_hundreds_of_streams_open_ends_within_5_seconds(tmp_path, version):
     python = interpreter(version)

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -65,10 +66,12 @@ def venv_python(version: str) -> Path | None:
     venv = VENV_CACHE / f"py{version}"
     python = venv / "bin" / "python"
     stamp = venv / ".ticket-dash-installed"
-    pyproject = (ROOT / "pyproject.toml").read_bytes()
-    if stamp.exists() and stamp.read_bytes() == pyproject:
+    # Editable install: code changes need nothing; a changed dependency list reinstalls.
+    wanted = json.dumps(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"])
+    if stamp.exists() and stamp.read_text() == wanted:
         return python
-    subprocess.run([str(base), "-m", "venv", "--clear", str(venv)], check=True, timeout=120)
+    if not python.exists():
+        subprocess.run([str(base), "-m", "venv", str(venv)], check=True, timeout=120)
     subprocess.run(
         [
             str(python),
@@ -84,7 +87,7 @@ def venv_python(version: str) -> Path | None:
         check=True,
         timeout=600,
     )
-    stamp.write_bytes(pyproject)
+    stamp.write_text(wanted)
     return python
 
 
