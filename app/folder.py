@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,19 +85,21 @@ class TicketFolder:
         self.seen = now
         return {int(TICKET_NAME.match(n).group(1)) for n in changed}  # type: ignore[union-attr]
 
-    def read(self, ident: int) -> tuple[Ticket | None, bool]:
+    def read(self, ident: int, *, known_only: bool = False) -> tuple[Ticket | None, bool]:
         """The ticket with this id as the folder holds it now (None: no readable file).
 
         Returns (ticket, malformed_changed). The `.json` file wins over `.txt`; a bad `.json`
-        next to a good `.txt` still counts as malformed.
+        next to a good `.txt` still counts as malformed. `known_only` skips names the last scan
+        did not see (cold start: half the opens would otherwise be for absent `.txt` files).
         """
         changed = False
         result: Ticket | None = None
         for suffix in SUFFIX_PREFERENCE:
             name = f"{ident}{suffix}"
-            path = self.tickets_dir / name
+            if known_only and name not in self.seen:
+                continue
             try:
-                ticket = self._read_file(path, ident)
+                ticket = self._read_file(os.path.join(self.tickets_dir, name), name, ident)
             except FileNotFoundError:
                 changed |= self.malformed.clear(name)
                 self.seen.pop(name, None)
@@ -109,13 +112,11 @@ class TicketFolder:
                 result = ticket
         return result, changed
 
-    def _read_file(self, path: Path, ident: int) -> Ticket:
+    def _read_file(self, path: str, name: str, ident: int) -> Ticket:
+        # os.open/os.read: a third of the cost of Path.open() per file, which matters at
+        # 10,000 files on a cold start.
         try:
-            with path.open("rb") as fh:
-                st = os.fstat(fh.fileno())
-                if st.st_size > self.max_file_bytes:
-                    raise MalformedTicket(f"larger than {self.max_file_bytes} bytes")
-                raw = fh.read(self.max_file_bytes + 1)
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         except IsADirectoryError:
             raise MalformedTicket("is a folder") from None
         except PermissionError:
@@ -124,7 +125,25 @@ class TicketFolder:
             if isinstance(exc, FileNotFoundError):
                 raise
             raise MalformedTicket(f"cannot be read ({exc.strerror})") from None
-        self.seen[path.name] = (st.st_mtime_ns, st.st_size)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise MalformedTicket("is not a regular file")
+            if st.st_size > self.max_file_bytes:
+                raise MalformedTicket(f"larger than {self.max_file_bytes} bytes")
+            raw = os.read(fd, st.st_size + 1)
+            while len(raw) < st.st_size:  # a short read: rare, but os.read promises no more
+                more = os.read(fd, self.max_file_bytes + 1 - len(raw))
+                if not more:
+                    break
+                raw += more
+        except OSError as exc:
+            raise MalformedTicket(f"cannot be read ({exc.strerror})") from None
+        finally:
+            os.close(fd)
+        if len(raw) > self.max_file_bytes:
+            raise MalformedTicket(f"larger than {self.max_file_bytes} bytes")
+        self.seen[name] = (st.st_mtime_ns, st.st_size)
         ticket = ticket_from_bytes(raw)
         if ticket.id != ident:
             raise MalformedTicket(f"holds ticket {ticket.id}, not {ident}")

@@ -23,12 +23,14 @@ from app.mappings import MAPPING_FILES, Names
 from app.rows import RowContext
 from app.settings import Settings
 from app.sla import SlaPolicy
-from app.sse import RETRY_MS, encode_event
+from app.sse import RETRY_MS, encode_event, encode_json_event, to_json
 from app.view import View
 from app.watch import watch_folders
 from watcher.status import STATUS_FILE_NAME, WatcherStatus, read_status
 
 log = logging.getLogger("ticket_dash.live")
+
+SNAPSHOT_CACHE_VIEWS = 64
 
 
 class LiveBoard:
@@ -53,6 +55,7 @@ class LiveBoard:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._clock_changed = asyncio.Event()
+        self._sections_json: dict[View, tuple[int, str]] = {}
         self.watching = asyncio.Event()  # set once watchfiles is watching (tests wait on it)
 
     # -- life cycle ------------------------------------------------------------------------
@@ -60,10 +63,11 @@ class LiveBoard:
         """Read every mapping and ticket file once (cold start)."""
         self.names = Names.load(self.mappings_dir)
         self.board = Board(self._row_context())
+        self._sections_json.clear()
         self.watcher_status = read_status(self.tickets_dir)
         now = self.clock()
         for ident in sorted(self.folder.changed_since_last_scan()):
-            ticket, _ = self.folder.read(ident)
+            ticket, _ = self.folder.read(ident, known_only=True)
             if ticket is not None:
                 self.board.put(ticket, now)
         self.loaded = True
@@ -78,7 +82,9 @@ class LiveBoard:
 
     async def start(self) -> None:
         if not self.loaded:
-            await asyncio.to_thread(self.load)
+            # Before serving nothing else runs on the loop, so loading inline is fastest
+            # (a worker thread only adds GIL hand-offs with the server's own start-up).
+            self.load()
         self._stop.clear()
         self._tasks = [
             asyncio.create_task(self._watch_task(), name="ticket-dash-watch"),
@@ -104,21 +110,35 @@ class LiveBoard:
 
     # -- what clients get --------------------------------------------------------------------
     def snapshot(self, view: View) -> dict[str, Any]:
+        sections = {s: [r for r in self.board.section_rows(s) if view.shows(r)] for s in SECTIONS}
+        return {**self.snapshot_head(view), "sections": sections}
+
+    def snapshot_event(self, view: View) -> bytes:
+        """The snapshot as an SSE event. The rows' JSON is cached per view until the board
+        changes (`seq`), so a reconnect storm after a restart encodes each view once, not once
+        per TV; the small parts (time, watcher status) are fresh every time."""
+        cached = self._sections_json.get(view)
+        if cached is None or cached[0] != self.seq:
+            rows = {s: [r for r in self.board.section_rows(s) if view.shows(r)] for s in SECTIONS}
+            if len(self._sections_json) >= SNAPSHOT_CACHE_VIEWS:
+                self._sections_json.clear()  # views come from URLs: keep the cache bounded
+            cached = (self.seq, to_json(rows))
+            self._sections_json[view] = cached
+        head = self.snapshot_head(view)
+        data_json = to_json(head)[:-1] + ',"sections":' + cached[1] + "}"
+        return encode_json_event("snapshot", data_json, event_id=self.seq, retry=RETRY_MS)
+
+    def snapshot_head(self, view: View) -> dict[str, Any]:
+        """Everything in a snapshot but the rows."""
         return {
             "seq": self.seq,
             "server_time": self.clock(),
-            "sections": {
-                s: [r for r in self.board.section_rows(s) if view.shows(r)] for s in SECTIONS
-            },
             "watcher": self.watcher_json(),
             "malformed": self.folder.malformed.to_json(),
             "stale_after_seconds": self.settings.stale_after_seconds,
             "view": view.to_json(),
             "version": self.asset_version,
         }
-
-    def snapshot_event(self, view: View) -> bytes:
-        return encode_event("snapshot", self.snapshot(view), event_id=self.seq, retry=RETRY_MS)
 
     def status(self) -> dict[str, Any]:
         return {

@@ -98,9 +98,9 @@ class Settings:
 
     # --- the file pipeline ------------------------------------------------------------------
     watch_debounce_ms: int = _setting(
-        10, "watchfiles debounce: how long to gather changes into one batch."
+        20, "watchfiles debounce: the longest a batch of changes is gathered before it is read."
     )
-    watch_step_ms: int = _setting(10, "watchfiles step: how often a pending batch is checked.")
+    watch_step_ms: int = _setting(5, "watchfiles step: how often a pending batch is checked.")
     watch_force_polling: bool = _setting(
         False, "Poll the folder instead of inotify (network filesystems)."
     )

