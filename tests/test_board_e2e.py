@@ -26,14 +26,6 @@ def _chromium() -> None:
     require_chromium()
 
 
-@pytest.fixture
-def folders(tmp_path: Path) -> tuple[Path, Path]:
-    tickets, mappings = tmp_path / "tickets", tmp_path / "mappings"
-    tickets.mkdir()
-    mappings.mkdir()
-    return tickets, mappings
-
-
 def fresh_status(tickets: Path) -> None:
     write_status(tickets, WatcherStatus(source="test", last_success=utc_now_iso()))
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from pathlib import Path
 
-import pytest
 from factories import HOUR, write_ticket
 from sse_parse import EventReader
 
@@ -15,14 +13,6 @@ from app import create_app
 from app.settings import load_settings
 from watcher.atomic import write_mapping_atomic
 from watcher.status import WatcherStatus, utc_now_iso, write_status
-
-
-@pytest.fixture
-def folders(tmp_path: Path) -> tuple[Path, Path]:
-    tickets, mappings = tmp_path / "tickets", tmp_path / "mappings"
-    tickets.mkdir()
-    mappings.mkdir()
-    return tickets, mappings
 
 
 @contextlib.asynccontextmanager

@@ -7,21 +7,12 @@ import contextlib
 import json
 import socket
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 from factories import write_ticket
 from httpx_sse import aconnect_sse
 from server import serving
-
-
-@pytest.fixture
-def folders(tmp_path: Path) -> tuple[Path, Path]:
-    tickets, mappings = tmp_path / "tickets", tmp_path / "mappings"
-    tickets.mkdir()
-    mappings.mkdir()
-    return tickets, mappings
 
 
 @pytest.fixture
