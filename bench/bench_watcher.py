@@ -5,7 +5,9 @@
 (a) API calls and credits per poll in steady state: nothing changed, then N tickets changed.
 (b) change in the fake → file on disk, in real time, with the watcher running as a service.
 (c) first sync of --tickets active tickets (a third older than 30 days) under the Starter plan's
-    limits: time until every ticket is on the board, until every stat is fetched, 429s.
+    limits: time until every ticket is on the board, until every stat is fetched, 429s. Twice:
+    stats from the incremental list (a quiet account), and one call per ticket (an account where
+    --busy-history tickets changed lately, so listing every change would cost more).
     Simulated clock: the fake and the watcher share a Clock running --speed times faster than
     real time, so 25 simulated minutes take seconds; every rate window, Retry-After and pause is
     in simulated seconds, HTTP itself is real.
@@ -108,10 +110,13 @@ async def latency(changes: int, poll_seconds: float) -> None:
     )
 
 
-async def first_sync(active: int, speed: float) -> None:
-    print(f"(c) first sync of {active} active tickets, Starter plan, clock ×{speed:g}")
+async def first_sync(active: int, speed: float, history: int = 0) -> None:
+    busy = f", {history} more tickets resolved yesterday" if history else ""
+    print(f"(c) first sync of {active} active tickets{busy}, Starter plan, clock ×{speed:g}")
     async with FakeFreshservice(clock=Clock(speed=speed), plan="starter") as fake:
         seed(fake, active)
+        for _ in range(history):  # stats then come one call per ticket (cheaper than listing)
+            fake.add_ticket(status=4, age_days=1)
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             start = fake.clock.monotonic()
@@ -189,11 +194,13 @@ async def main() -> None:
     parser.add_argument("--latency-changes", type=int, default=8)
     parser.add_argument("--poll-seconds", type=float, default=15.0)
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--busy-history", type=int, default=80000)
     args = parser.parse_args()
     await steady_state(300)
     if not args.skip_latency:
         await latency(args.latency_changes, args.poll_seconds)
     await first_sync(args.tickets, args.speed)
+    await first_sync(args.tickets, args.speed, history=args.busy_history)
     await original(args.tickets, args.speed)
 
 

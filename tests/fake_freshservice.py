@@ -474,6 +474,7 @@ class FakeFreshservice:
         items: list[dict[str, Any]],
         per_page: int,
         key: str,
+        decorate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         **extra: Any,
     ) -> web.Response:
         try:
@@ -483,6 +484,8 @@ class FakeFreshservice:
         if page < 1:
             return self._error(400, "page must be positive", "invalid_value")
         chunk = items[(page - 1) * per_page : page * per_page]
+        if decorate is not None:
+            chunk = [decorate(item) for item in chunk]
         response = web.json_response({key: chunk, **extra})
         if page * per_page < len(items) and (
             key != "tickets" or "total" not in extra or self.filter_link
@@ -535,9 +538,14 @@ class FakeFreshservice:
                 continue
             items.append(t)
         items.sort(key=lambda t: (t["created_at"], t["id"]), reverse=q.get("order_type") != "asc")
-        if q.get("include") == "stats":
-            items = [{**t, "stats": dict(self.stats[t["id"]])} for t in items]
-        return self._paginate(request, items, per_page, "tickets")
+        with_stats = q.get("include") == "stats"
+        return self._paginate(
+            request,
+            items,
+            per_page,
+            "tickets",
+            decorate=(lambda t: {**t, "stats": dict(self.stats[t["id"]])}) if with_stats else None,
+        )
 
     async def _filter_tickets(self, request: web.Request) -> web.Response:
         raw = request.query.get("query", "")
