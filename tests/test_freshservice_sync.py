@@ -359,3 +359,33 @@ async def test_the_service_backfills_stats_and_reconciles_periodically(fake, tmp
     status = read_status(tmp_path / "tickets")
     assert status.last_error is None
     assert len(fake.requests("/api/v2/ticket_form_fields")) >= 2  # reconciled again
+
+
+async def test_polls_go_on_while_a_periodic_reconciliation_runs(fake, tmp_path):
+    seed(fake)
+    source = make_source(
+        fake, tmp_path, poll_seconds=15, reconcile_minutes=1, request_timeout_seconds=5
+    )
+    stop = asyncio.Event()
+    change_seen = asyncio.Event()
+    polls = 0
+
+    def on_arrival(request):
+        nonlocal polls
+        if request.path == "/api/v2/tickets":
+            polls += 1
+            if polls == 1:  # the next reconciliation will hang on its first call for 3 s
+                fake.faults.append(Fault("/api/v2/ticket_form_fields", "timeout", delay=3))
+        elif request.path == "/api/v2/ticket_form_fields" and polls:
+            fake.update_ticket(2, subject="changed while reconciling")
+
+    def after_request(request):
+        if 2 in on_board(tmp_path) and ticket_file(tmp_path, 2)["subject"].startswith("changed"):
+            change_seen.set()
+
+    fake.on_arrival = on_arrival
+    fake.after_request = after_request
+    task = asyncio.create_task(source.run(stop))
+    await asyncio.wait_for(change_seen.wait(), 2.5)  # before the reconciliation got its answer
+    stop.set()
+    assert await asyncio.wait_for(task, 5) == 0

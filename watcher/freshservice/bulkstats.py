@@ -37,7 +37,7 @@ def minutes(settings: object, *, pages: int, views: int) -> float:
     )
 
 
-async def changed_since(sync: TicketSync, day: str, reserve: int, reserve_calls: int) -> int:
+async def changed_since(sync: TicketSync, day: str) -> int:
     query = f"updated_at:>'{day}'"
     if sync.settings.workspace_id:
         query = f"workspace_id:{sync.settings.workspace_id} AND {query}"
@@ -45,15 +45,13 @@ async def changed_since(sync: TicketSync, day: str, reserve: int, reserve_calls:
         "/api/v2/tickets/filter",
         {"query": f'"{query}"', "page": 1},
         kind="list",
-        reserve=reserve,
-        reserve_calls=reserve_calls,
     )
     assert answer is not None
     total = answer.data.get("total") if isinstance(answer.data, dict) else None
     return total if isinstance(total, int) else -1
 
 
-async def bulk_stats(sync: TicketSync, *, reserve: int = 0, reserve_calls: int = 0) -> bool:
+async def bulk_stats(sync: TicketSync) -> bool:
     """Fetch stats with the incremental list if cheaper. True if it did."""
     waiting = {}
     for ticket_id in list(sync.pending_stats):
@@ -64,7 +62,7 @@ async def bulk_stats(sync: TicketSync, *, reserve: int = 0, reserve_calls: int =
     if len(waiting) < MIN_TICKETS:
         return False
     day = min(waiting.values())[:10]
-    total = await changed_since(sync, day, reserve, reserve_calls)
+    total = await changed_since(sync, day)
     if total < 0:
         return False
     pages = math.ceil(total / LIST_PAGE)
@@ -88,8 +86,6 @@ async def bulk_stats(sync: TicketSync, *, reserve: int = 0, reserve_calls: int =
         "tickets",
         kind="list",
         credits=3,
-        reserve=reserve,
-        reserve_calls=reserve_calls,
     ):
         on_board = sync.files.ids()
         for ticket in records(answer, "tickets"):

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import random
+from contextvars import ContextVar
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -34,6 +35,16 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 30.0
 MAX_RATE_LIMITED_RETRIES = 10
+# Background work (the periodic reconciliation, the stats backfill) leaves this much of every
+# minute to the polls that keep the board live.
+BACKGROUND_RESERVE_CREDITS = 6
+BACKGROUND_RESERVE_CALLS = 2
+_BACKGROUND: ContextVar[bool] = ContextVar("freshservice_background", default=False)
+
+
+def mark_as_background() -> None:
+    """Every request made from the current task on leaves room for the polls."""
+    _BACKGROUND.set(True)
 
 
 @dataclass
@@ -141,6 +152,9 @@ class FreshserviceClient:
         """GET a JSON document. None for a 404 when `missing_ok`; raises FreshserviceError."""
         if self._session is None:
             raise RuntimeError("use `async with FreshserviceClient(...)`")
+        if _BACKGROUND.get():
+            reserve = max(reserve, BACKGROUND_RESERVE_CREDITS)
+            reserve_calls = max(reserve_calls, BACKGROUND_RESERVE_CALLS)
         url = self._url(path_or_url)
         if params:
             url = url.update_query({k: str(v) for k, v in params.items()})

@@ -101,10 +101,10 @@ class Names:
     def missing_requesters(self, wanted: set[int]) -> list[int]:
         return sorted(wanted - set(self.requesters) - self._unknown_requesters)
 
-    async def fetch_requester(self, requester_id: int, *, reserve: int = 0) -> None:
+    async def fetch_requester(self, requester_id: int) -> None:
         """One requester's name into requesters.txt (an agent's name if it is an agent)."""
         answer = await self.client.get(
-            f"/api/v2/requesters/{requester_id}", kind="other", missing_ok=True, reserve=reserve
+            f"/api/v2/requesters/{requester_id}", kind="other", missing_ok=True
         )
         name = ""
         if answer is not None:

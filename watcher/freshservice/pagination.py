@@ -38,18 +38,15 @@ async def linked_pages(
     *,
     kind: Kind,
     credits: int = 1,
-    reserve: int = 0,
-    reserve_calls: int = 0,
 ) -> AsyncIterator[Answer]:
     """Each page's answer (read its records with `records`), following `Link: rel="next"`."""
-    budget = {"kind": kind, "credits": credits, "reserve": reserve, "reserve_calls": reserve_calls}
-    answer = await client.get(path, params, **budget)  # type: ignore[arg-type]
+    answer = await client.get(path, params, kind=kind, credits=credits)
     while True:
         assert answer is not None
         yield answer
         if not answer.next_url:
             return
-        answer = await client.get(answer.next_url, **budget)  # type: ignore[arg-type]
+        answer = await client.get(answer.next_url, kind=kind, credits=credits)
 
 
 async def filter_tickets(

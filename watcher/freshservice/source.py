@@ -16,7 +16,7 @@ from typing import Any
 
 from app.settings import Settings
 from watcher.archive import prune_archive
-from watcher.freshservice.client import FreshserviceClient, api_base_url
+from watcher.freshservice.client import FreshserviceClient, api_base_url, mark_as_background
 from watcher.freshservice.clock import Clock, iso
 from watcher.freshservice.errors import AuthError, FreshserviceError, WrongDomainError
 from watcher.freshservice.names import Names
@@ -166,22 +166,38 @@ class FreshserviceSource:
             self._write_status(sync, client)
         return 0
 
+    async def _reconcile_in_background(self, sync: TicketSync) -> None:
+        """The periodic reconciliation runs beside the polls, so the board stays live."""
+        mark_as_background()
+        try:
+            await sync.reconcile()
+        except FreshserviceError as exc:
+            self._fail(exc)
+            return
+        self.status.last_reconcile = iso(self.clock.time())
+        prune_archive(self.settings.tickets_dir, self.settings.archive_retention_days)
+
     async def _run_forever(
         self, stop: asyncio.Event, sync: TicketSync, client: FreshserviceClient, reconcile: bool
     ) -> int:
         backfill = asyncio.create_task(
             sync.backfill_forever(self._workers(), self.settings.poll_seconds)
         )
+        reconciling: asyncio.Task[None] | None = None
         first = True
         try:
             while not stop.is_set():
-                do_reconcile = (first and reconcile) or (not first and self._reconcile_due())
-                if self.status.last_reconcile is None:
-                    do_reconcile = True
+                # Without a complete reconciliation (or when asked) it runs in the foreground:
+                # the polls need its cursor. Later ones run beside the polls.
+                foreground = (first and reconcile) or parse_cursor(self.status.cursor) is None
+                foreground = foreground or self.status.last_reconcile is None
+                idle = reconciling is None or reconciling.done()
+                if not foreground and not first and idle and self._reconcile_due():
+                    reconciling = asyncio.create_task(self._reconcile_in_background(sync))
                 first = False
                 wait = self.settings.poll_seconds
                 try:
-                    if not await self._until_stopped(stop, self._cycle(sync, do_reconcile)):
+                    if not await self._until_stopped(stop, self._cycle(sync, foreground)):
                         break
                 except (AuthError, WrongDomainError) as exc:
                     self._fail(exc)
@@ -195,9 +211,11 @@ class FreshserviceSource:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), wait / self.clock.speed)
         finally:
-            backfill.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await backfill
+            for task in (backfill, reconciling):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             self._write_status(sync, client)
         return 0
 

@@ -7,8 +7,8 @@
 - `poll()` asks `updated_since` = cursor − overlap with stats, all pages; only after every page
   arrived does it upsert active tickets and archive resolved/closed ones. The new cursor is the
   server's `Date` of the first page, so our clock's skew does not matter.
-- The backfill fetches `GET /tickets/{id}?include=stats` for queued tickets, leaving `reserve`
-  credits of each minute for the polls.
+- The backfill fetches stats for queued tickets (`bulkstats`, else `GET /tickets/{id}?include=stats`)
+  as background work, which leaves part of every minute to the polls (`client.mark_as_background`).
 
 A failure raises; whatever was not yet applied is not applied, and nothing is archived on a
 guess.
@@ -26,7 +26,7 @@ from multidict import CIMultiDictProxy
 
 from app.settings import Settings
 from watcher.freshservice.bulkstats import bulk_stats
-from watcher.freshservice.client import FreshserviceClient
+from watcher.freshservice.client import FreshserviceClient, mark_as_background
 from watcher.freshservice.clock import Clock, iso, parse_iso
 from watcher.freshservice.errors import (
     AuthError,
@@ -42,8 +42,6 @@ log = logging.getLogger(__name__)
 
 POLL_CREDITS = 3  # a list call with include=stats
 VIEW_CREDITS = 2  # a single ticket with include=stats
-BACKFILL_RESERVE = 2 * POLL_CREDITS  # credits of each minute the backfill leaves to the polls
-BACKFILL_RESERVE_CALLS = 2  # and list calls
 EARLIEST_DAY = date(2010, 1, 1)  # before Freshservice existed
 
 
@@ -148,14 +146,13 @@ class TicketSync:
             await self._find_active(query, seen, (first, middle))
             await self._find_active(query, seen, (middle + timedelta(days=1), last))
 
-    async def fetch_one(self, ticket_id: int, *, reserve: int = 0) -> None:
+    async def fetch_one(self, ticket_id: int) -> None:
         """The single-ticket call: 404 → archive; deleted/spam/inactive → archive; else upsert."""
         answer = await self.client.get(
             f"/api/v2/tickets/{ticket_id}",
             {"include": "stats"},
             kind="view",
             credits=VIEW_CREDITS,
-            reserve=reserve,
             missing_ok=True,
         )
         if answer is None:
@@ -201,14 +198,13 @@ class TicketSync:
         missing = self.names.missing_requesters(self.files.requester_ids())
         return [r for r in missing if r not in self._requesters_in_flight]
 
-    async def _backfill_step(self, *, reserve: int) -> bool:
+    async def _backfill_step(self) -> bool:
         """One item of background work; False when there is none."""
         if self.bulk_wanted and not self.bulk_running:
             self.bulk_wanted = False
             self.bulk_running = True
             try:
-                calls = BACKFILL_RESERVE_CALLS if reserve else 0
-                await bulk_stats(self, reserve=reserve, reserve_calls=calls)
+                await bulk_stats(self)
             finally:
                 self.bulk_running = False
             return True
@@ -216,7 +212,7 @@ class TicketSync:
             ticket_id = next(iter(self.pending_stats))
             del self.pending_stats[ticket_id]
             try:
-                await self.fetch_one(ticket_id, reserve=reserve)
+                await self.fetch_one(ticket_id)
             except BaseException:
                 self.pending_stats[ticket_id] = None
                 raise
@@ -225,7 +221,7 @@ class TicketSync:
         if requesters:
             self._requesters_in_flight.add(requesters[0])
             try:
-                await self.names.fetch_requester(requesters[0], reserve=reserve)
+                await self.names.fetch_requester(requesters[0])
             finally:
                 self._requesters_in_flight.discard(requesters[0])
             return True
@@ -236,7 +232,7 @@ class TicketSync:
 
         async def worker() -> None:
             while True:
-                if await self._backfill_step(reserve=0):
+                if await self._backfill_step():
                     continue
                 if not self.bulk_running:
                     return
@@ -249,9 +245,10 @@ class TicketSync:
         """Background work beside the polls; errors are logged, the work retried later."""
 
         async def worker() -> None:
+            mark_as_background()
             while True:
                 try:
-                    if not await self._backfill_step(reserve=BACKFILL_RESERVE):
+                    if not await self._backfill_step():
                         await self.clock.sleep(idle_seconds)
                 except AuthError:
                     await self.clock.sleep(max(idle_seconds, 60.0))  # the cycle reports it
