@@ -60,6 +60,12 @@ class BoardCollector(Collector):
         yield from _watcher_metrics(live)
 
 
+API_COUNTERS = (
+    ("api_calls", "ticket_dash_freshservice_api_calls", "Freshservice API calls."),
+    ("rate_limited", "ticket_dash_freshservice_rate_limited", "Freshservice 429 answers."),
+)
+
+
 def _watcher_metrics(live: LiveBoard) -> Iterator[Metric]:
     status = live.watcher_status
     yield GaugeMetricFamily(
@@ -69,20 +75,20 @@ def _watcher_metrics(live: LiveBoard) -> Iterator[Metric]:
     )
     if status is None:
         return
-    extra: dict[str, Any] = status.extra if isinstance(status.extra, dict) else {}
-    for key, name, doc in (
-        ("api_calls", "ticket_dash_freshservice_api_calls", "Freshservice API calls."),
-        ("rate_limited", "ticket_dash_freshservice_rate_limited", "Freshservice 429 answers."),
-    ):
-        value = extra.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            yield CounterMetricFamily(name, doc, value=value)
+    # The Freshservice watcher counts its calls and 429s in the status file's `counts`.
+    numbers: dict[str, float] = {
+        str(k): v
+        for k, v in (status.counts or {}).items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    for key, name, doc in API_COUNTERS:
+        if key in numbers:
+            yield CounterMetricFamily(name, doc, value=numbers.pop(key))
     counts = GaugeMetricFamily(
         "ticket_dash_watcher_count", "The watcher's own counts.", labels=["name"]
     )
-    for key, value in (status.counts or {}).items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            counts.add_metric([str(key)], value)
+    for key, value in numbers.items():
+        counts.add_metric([key], value)
     yield counts
 
 

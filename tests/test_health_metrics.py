@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import math
 import time
 from datetime import UTC, datetime
 
 import httpx
 import pytest
+from fake_freshservice import FakeFreshservice, make_source
 from prometheus_client.parser import text_string_to_metric_families
 from service_support import ADMIN_PASSWORD, LAN, basic, secured_settings, started, write_status
 
@@ -69,8 +72,7 @@ async def test_metrics_report_the_board(tmp_path):
         settings.tickets_dir,
         last_success=iso_ago(42),
         last_error="boom",
-        counts={"tickets_written": 7},
-        extra={"api_calls": 120, "rate_limited": 3},
+        counts={"tickets_written": 7, "api_calls": 120, "rate_limited": 3},
     )
     async with started(settings) as app:
         live = app.extensions["ticket_dash"]
@@ -94,6 +96,28 @@ async def test_metrics_report_the_board(tmp_path):
     assert got[("ticket_dash_freshservice_api_calls_total", ())] == 120
     assert got[("ticket_dash_freshservice_rate_limited_total", ())] == 3
     assert got[("ticket_dash_watcher_count", (("name", "tickets_written"),))] == 7
+    assert ("ticket_dash_watcher_count", (("name", "api_calls"),)) not in got
+
+
+async def test_metrics_count_the_real_watchers_api_calls(tmp_path):
+    """The Freshservice watcher's own status file, read by the board, shows its API calls."""
+    async with FakeFreshservice() as fake:
+        for _ in range(3):
+            fake.add_ticket()
+        source = make_source(fake, tmp_path / "watcher")
+        assert await source.run(asyncio.Event(), once=True) == 0
+    settings = dataclasses.replace(
+        secured_settings(tmp_path),
+        tickets_dir=tmp_path / "watcher" / "tickets",
+        mappings_dir=tmp_path / "watcher" / "mappings",
+    )
+    async with started(settings) as app:
+        response = await app.test_client().get(
+            "/metrics", scope_base=LAN, headers=basic("alice", ADMIN_PASSWORD)
+        )
+        got = samples(await response.get_data(as_text=True))
+    assert got[("ticket_dash_freshservice_api_calls_total", ())] == len(fake.log)
+    assert got[("ticket_dash_freshservice_rate_limited_total", ())] == 0
 
 
 async def test_metrics_without_a_watcher_status(tmp_path):
