@@ -18,8 +18,11 @@ import random
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench helpers
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))  # the browser launcher
 
+from browser import CHROMIUM as BROWSER_PATH  # one place for Chromium's path and launch flags
+from browser import CHROMIUM_ARGS
 from common import (
     Result,
     bench_dirs,
@@ -33,16 +36,7 @@ from common import (
 )
 
 TITLE = "bench_browser_latency: file write → row patched in Chromium"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM = str(BROWSER_PATH)
 
 # Before the page's scripts: note when a patch carrying the wanted subject arrives.
 INIT_SCRIPT = """

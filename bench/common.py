@@ -26,8 +26,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "tests"):  # the app, and the tests' helpers the benchmarks share
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from server import free_port  # noqa: E402
 
 HOUR = 3600.0
 MINUTE = 60.0
@@ -349,12 +352,6 @@ def bench_dirs(prefix: str) -> Iterator[tuple[Path, Path]]:
 
 
 # ---- a real server ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from factories import write_ticket
 from quart import Quart
 
 from app import create_app
@@ -22,26 +23,13 @@ ADMIN_PASSWORD = "correct horse battery staple"
 ADMIN_HASH = hash_password(ADMIN_PASSWORD)  # scrypt once per test session
 
 
-def ticket(ident: int, subject: str = "x") -> dict[str, Any]:
-    return {
-        "id": ident,
-        "subject": subject,
-        "status": 2,
-        "priority": 3,
-        "created_at": "2026-11-27T10:00:00Z",
-        "updated_at": "2026-11-28T00:50:00Z",
-        "fr_due_by": "2026-11-28T05:00:00Z",
-        "stats": {"first_responded_at": None},
-    }
-
-
 def make_folders(root: Path, count: int = 3) -> tuple[Path, Path]:
     tickets, mappings = root / "tickets", root / "mappings"
     tickets.mkdir(parents=True, exist_ok=True)
     mappings.mkdir(parents=True, exist_ok=True)
     for ident in range(1, count + 1):
         subject = f"Printer on fire for customer {ident}"
-        (tickets / f"{ident}.json").write_text(json.dumps(ticket(ident, subject)))
+        write_ticket(tickets, ident, subject=subject, priority=3)
     return tickets, mappings
 
 

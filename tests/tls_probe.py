@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 import trustme
+from factories import write_ticket
 
 from app.credentials import hash_key, hash_password
 
@@ -115,17 +116,7 @@ def _write_folders(root: Path) -> tuple[Path, Path]:
     tickets.mkdir(parents=True)
     mappings.mkdir(parents=True)
     for ident in range(1, 6):
-        ticket = {
-            "id": ident,
-            "subject": f"VPN down for office {ident}",
-            "status": 2,
-            "priority": 3,
-            "created_at": "2026-11-27T10:00:00Z",
-            "updated_at": "2026-11-28T00:50:00Z",
-            "fr_due_by": "2026-11-28T05:00:00Z",
-            "stats": {"first_responded_at": None},
-        }
-        (tickets / f"{ident}.json").write_text(json.dumps(ticket))
+        write_ticket(tickets, ident, subject=f"VPN down for office {ident}", priority=3)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     (tickets / ".watcher.json").write_text(json.dumps({"source": "probe", "last_success": now}))
     return tickets, mappings
