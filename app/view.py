@@ -1,7 +1,8 @@
-"""A view of the board: the filters a TV puts in its URL (`/?group=3&agent=17&section=open`).
+"""A view of the board: the filters a TV puts in its URL (`/?group=Network&agent=17&section=open`).
 
-Each parameter may repeat or hold a comma-separated list; `agent=none` / `group=none` (or 0)
-means unassigned. Filters are applied on the server, so a TV receives only its team's rows.
+Each parameter may repeat or hold a comma-separated list. Agents and groups are given by id or
+by name (as in mappings/, any case: what an admin sees on the board); `none` (or 0) means
+unassigned. Filters are applied on the server, so a TV receives only its team's rows.
 """
 
 from __future__ import annotations
@@ -17,27 +18,33 @@ class BadFilter(ValueError):
     pass
 
 
-def _ids(values: Iterable[str], name: str) -> frozenset[int | None]:
-    out: set[int | None] = set()
+Who = int | str | None  # an id, a lower-cased name, or None for unassigned
+
+
+def _who(values: Iterable[str]) -> frozenset[Who]:
+    out: set[Who] = set()
     for value in values:
         for part in value.split(","):
-            part = part.strip().lower()
+            part = " ".join(part.split()).lower()
             if not part:
                 continue
             if part in ("none", "0", "unassigned"):
                 out.add(None)
-                continue
-            try:
+            elif part.isdigit():
                 out.add(int(part))
-            except ValueError:
-                raise BadFilter(f"{name} must be a number or 'none', not {part[:20]!r}") from None
+            else:
+                out.add(part[:200])
     return frozenset(out)
+
+
+def _matches(wanted: frozenset[Who], ident: int | None, name: str) -> bool:
+    return ident in wanted or (bool(name) and name.lower() in wanted)
 
 
 @dataclass(frozen=True, slots=True)
 class View:
-    agents: frozenset[int | None] = frozenset()
-    groups: frozenset[int | None] = frozenset()
+    agents: frozenset[Who] = frozenset()
+    groups: frozenset[Who] = frozenset()
     sections: frozenset[str] = frozenset()
 
     @classmethod
@@ -53,8 +60,8 @@ class View:
                     raise BadFilter(f"section must be one of {', '.join(SECTIONS)}")
                 sections.add(part)
         return cls(
-            agents=_ids(getlist("agent"), "agent"),
-            groups=_ids(getlist("group"), "group"),
+            agents=_who(getlist("agent")),
+            groups=_who(getlist("group")),
             sections=frozenset(sections),
         )
 
@@ -67,13 +74,19 @@ class View:
             return False
         if self.sections and row["section"] not in self.sections:
             return False
-        if self.agents and row["agent_id"] not in self.agents:
+        if self.agents and not _matches(self.agents, row["agent_id"], row["agent"]):
             return False
-        return not (self.groups and row["group_id"] not in self.groups)
+        return not (self.groups and not _matches(self.groups, row["group_id"], row["group"]))
 
     def to_json(self) -> dict[str, list[Any]]:
         return {
-            "agent": sorted(self.agents, key=lambda v: -1 if v is None else v),
-            "group": sorted(self.groups, key=lambda v: -1 if v is None else v),
+            "agent": sorted(self.agents, key=_order),
+            "group": sorted(self.groups, key=_order),
             "section": sorted(self.sections),
         }
+
+
+def _order(value: Who) -> tuple[int, str]:
+    if value is None:
+        return (0, "")
+    return (1, f"{value:020d}") if isinstance(value, int) else (2, value)

@@ -10,7 +10,14 @@ from app.view import View
 
 
 def row(ident, section="open", agent_id=None, group_id=None):
-    return {"id": ident, "section": section, "agent_id": agent_id, "group_id": group_id}
+    return {
+        "id": ident,
+        "section": section,
+        "agent_id": agent_id,
+        "agent": "",
+        "group_id": group_id,
+        "group": "",
+    }
 
 
 def payload(item: bytes) -> dict:

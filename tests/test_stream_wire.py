@@ -124,4 +124,4 @@ def test_api_tickets_is_the_board_as_json(server, folders):
             break
         time.sleep(0.05)
     assert [r["id"] for r in board["sections"]["open"]] == [1]
-    assert json.loads(httpx.get(f"{server.url}/api/tickets?agent=x").text)["error"]
+    assert json.loads(httpx.get(f"{server.url}/api/tickets?section=x").text)["error"]
