@@ -180,3 +180,16 @@ async def test_stopping_ends_streams_and_background_tasks(folders):
             assert live.hub.client_count == 0 or all(
                 not s.queue.empty() for s in live.hub.subscribers
             )
+
+
+async def test_a_client_that_disconnects_is_forgotten(folders):
+    async with running_app(folders) as (test_app, live):
+        async with stream(test_app) as events:
+            await events.next_of("snapshot")
+            assert live.hub.client_count == 1
+        # The disconnect cancels the handler; its generator's finally has unsubscribed it.
+        assert live.hub.client_count == 0
+        write_ticket(folders[0], 1)  # publishing to nobody is fine
+        async with stream(test_app) as events:
+            assert (await events.next_of("snapshot"))["seq"] >= 0
+            assert live.hub.client_count == 1
