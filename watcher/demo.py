@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import re
 import shutil
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from app.settings import Settings
+from watcher.archive import ARCHIVE_DIR_NAME, archive_ticket
 from watcher.atomic import write_json_atomic, write_mapping_atomic
 from watcher.demo_catalog import AGENTS, GROUPS, REQUESTERS, STATUSES
 from watcher.demo_helpdesk import Event, Helpdesk
@@ -38,7 +38,6 @@ from watcher.status import WatcherStatus, read_status, write_status
 log = logging.getLogger("watcher.demo")
 
 TICKET_FILE = re.compile(r"[0-9]+\.(json|txt)")
-ARCHIVE_DIR = "archive"
 ARCHIVE_KEEP_MIN = 200  # archived files kept: this, or 5x the active tickets if more
 HEARTBEAT_SECONDS = 5.0  # with no event due, the status file is still refreshed this often
 
@@ -159,14 +158,15 @@ class DemoSource:
             )
         for path in leftovers:
             path.unlink(missing_ok=True)
-        shutil.rmtree(self.tickets_dir / ARCHIVE_DIR, ignore_errors=True)
+        shutil.rmtree(self.tickets_dir / ARCHIVE_DIR_NAME, ignore_errors=True)
 
     def _archive(self, ticket: Ticket) -> None:
         """Move a resolved ticket's file out of the board's sight, like a real source's archive."""
         resolved = ticket["stats"]["resolved_at"] or ticket["updated_at"]
-        target = self.tickets_dir / ARCHIVE_DIR / resolved[:10] / f"{ticket['id']}.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._path(ticket), target)  # a rename of a complete file: atomic
+        day = date.fromisoformat(resolved[:10])
+        target = archive_ticket(self.tickets_dir, ticket["id"], day=day)
+        if target is None:
+            return
         self._archived.append(target)
         while len(self._archived) > self._archive_keep:
             oldest = self._archived.popleft()
