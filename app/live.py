@@ -109,9 +109,12 @@ class LiveBoard:
         return [t for t in self._tasks if not t.done()]
 
     # -- what clients get --------------------------------------------------------------------
+    def visible_rows(self, view: View) -> dict[str, list[dict[str, Any]]]:
+        """Each section's rows in display order, as this view shows them."""
+        return {s: [r for r in self.board.section_rows(s) if view.shows(r)] for s in SECTIONS}
+
     def snapshot(self, view: View) -> dict[str, Any]:
-        sections = {s: [r for r in self.board.section_rows(s) if view.shows(r)] for s in SECTIONS}
-        return {**self.snapshot_head(view), "sections": sections}
+        return {**self.snapshot_head(view), "sections": self.visible_rows(view)}
 
     def snapshot_event(self, view: View) -> bytes:
         """The snapshot as an SSE event. The rows' JSON is cached per view until the board
@@ -119,7 +122,7 @@ class LiveBoard:
         per TV; the small parts (time, watcher status) are fresh every time."""
         cached = self._sections_json.get(view)
         if cached is None or cached[0] != self.seq:
-            rows = {s: [r for r in self.board.section_rows(s) if view.shows(r)] for s in SECTIONS}
+            rows = self.visible_rows(view)
             if len(self._sections_json) >= SNAPSHOT_CACHE_VIEWS:
                 self._sections_json.clear()  # views come from URLs: keep the cache bounded
             cached = (self.seq, to_json(rows))
