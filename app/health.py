@@ -7,12 +7,12 @@ it says nothing about tickets: no counts, no subjects, no error text.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from quart import Blueprint, Response, current_app, jsonify
 
 from app.live import LiveBoard
+from app.render import parse_iso
 
 health_views = Blueprint("health", __name__)
 
@@ -20,11 +20,8 @@ health_views = Blueprint("health", __name__)
 def seconds_since_sync(live: LiveBoard) -> float | None:
     """Seconds since the watcher's last successful sync, or None if it never reported one."""
     status = live.watcher_status
-    if status is None or not status.last_success:
-        return None
-    try:
-        when = datetime.fromisoformat(status.last_success.replace("Z", "+00:00")).timestamp()
-    except ValueError:
+    when = parse_iso(status.last_success) if status is not None else None
+    if when is None:
         return None
     return max(0.0, live.clock() - when)
 
