@@ -14,8 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.serve import board_url, hypercorn_config, run_board
 from app.settings import SettingsError, load_settings
+from app.web.serve import board_url, hypercorn_config, run_board
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,8 +3,8 @@
     .venv/bin/python bench/bench_board.py [--tickets 10000] [--changes 200] [--cold-runs 3]
 
 (a) cold start: `python -m app` started → first `snapshot` event read by an SSE client (the
-    client retries the connection every 5 ms); also LiveBoard.load() + snapshot_event() in-process.
-(b) one changed file: LiveBoard.apply_paths() for one rewritten file with all tickets loaded and
+    client retries the connection every 5 ms); also LiveState.load() + snapshot_event() in-process.
+(b) one changed file: LiveState.apply_paths() for one rewritten file with all tickets loaded and
     one subscriber (so the patch is encoded), in-process; and end to end, os.replace of the file →
     the patch read by an SSE client over loopback (this includes the watchfiles debounce).
 (c) the bytes of that one-ticket patch: the SSE event, and on the wire (HTTP chunk framing too).
@@ -105,15 +105,15 @@ def import_time() -> float:
 def in_process(
     tickets_dir: Path, mappings_dir: Path, tickets: dict[int, dict], changes: int, profile: bool
 ) -> dict[str, object]:
-    from app.live import LiveBoard
+    from app.live.state import LiveState
+    from app.rules.filters import View
     from app.settings import load_settings
-    from app.view import View
 
     settings = load_settings({"tickets_dir": tickets_dir, "mappings_dir": mappings_dir}, environ={})
     out: dict[str, object] = {}
 
     async def run() -> None:
-        live = LiveBoard(settings)
+        live = LiveState(settings)
         t0 = time.perf_counter()
         live.load()
         t1 = time.perf_counter()
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             statistics.median(loaded) if loaded else float("nan"),
             "s",
             None,
-            "server log timestamp (ms); imports + settings + LiveBoard.load()",
+            "server log timestamp (ms); imports + settings + LiveState.load()",
         ),
         Result(
             "    of which Python imports (app, hypercorn)",
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             "a bare `python -c import ...`",
         ),
         Result(
-            "    in-process LiveBoard.load()",
+            "    in-process LiveState.load()",
             ip["load"],
             "s",
             None,  # type: ignore[arg-type]

@@ -304,7 +304,8 @@ def write_mappings(mappings_dir: Path) -> None:
 
 
 def write_status(tickets_dir: Path) -> None:
-    from watcher.status import WatcherStatus, status_path
+    from app.contract.layout import status_path
+    from app.contract.status import WatcherStatus
 
     now = iso(time.time())
     st = WatcherStatus(source="bench", last_success=now, last_attempt=now, counts={})

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from watcher.atomic import write_json_atomic
+from app.contract.atomic import write_json_atomic
 
 # A fixed "now" for table tests: 2026-11-28 12:00:00 UTC.
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC).timestamp()

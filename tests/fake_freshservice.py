@@ -24,7 +24,8 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from watcher.freshservice.clock import Clock, iso
+from app.contract.times import iso
+from watcher.freshservice.clock import Clock
 
 PLANS = {  # overall credits, list calls, view calls — per minute
     "starter": (100, 40, 50),

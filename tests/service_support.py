@@ -54,7 +54,7 @@ def secured_settings(root: Path, **overrides: Any) -> Settings:
 async def started(settings: Settings) -> AsyncIterator[Quart]:
     app = create_app(settings)
     async with app.test_app():
-        live = app.extensions["ticket_dash"]
+        live = app.live
         await asyncio.wait_for(live.watching.wait(), 5)
         yield app
 

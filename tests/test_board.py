@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from factories import HOUR, MINUTE, NOW, ticket_json
 
-from app.board import CROSSING_EPSILON, Board
-from app.categorise import SectionRules
-from app.mappings import Names
-from app.rows import RowContext
+from app.contract.mappings import Names
+from app.contract.ticket import ticket_from_json
+from app.live.board import CROSSING_EPSILON, Board
+from app.rules.categorise import SectionRules
+from app.rules.rows import RowContext
+from app.rules.sla import SlaPolicy
 from app.settings import load_settings
-from app.sla import SlaPolicy
-from app.ticket import ticket_from_json
 
 SETTINGS = load_settings(environ={})
 

@@ -14,7 +14,8 @@ from browser import chromium_page, require_chromium
 from factories import HOUR, write_ticket
 from server import free_port, serving, start_server
 
-from watcher.status import WatcherStatus, utc_now_iso, write_status
+from app.contract.status import WatcherStatus, write_status
+from app.contract.times import utc_now_iso
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 

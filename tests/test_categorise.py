@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from factories import HOUR, MINUTE, NOW, ticket_json
 
-from app.categorise import SectionRules, categorise, status_name
-from app.mappings import Names
-from app.rows import RowContext, build_row, sort_key
+from app.contract.mappings import Names
+from app.contract.ticket import ticket_from_json
+from app.rules.categorise import SectionRules, categorise
+from app.rules.rows import RowContext, build_row, sort_key
+from app.rules.sla import SlaPolicy
 from app.settings import load_settings
-from app.sla import SlaPolicy
-from app.ticket import ticket_from_json
 
 SETTINGS = load_settings(environ={})
 RULES = SectionRules.from_settings(SETTINGS)
@@ -20,7 +20,7 @@ CUSTOM = {6: "Waiting on Customer", 7: "On Hold", 8: "Customer Replied", 9: "Clo
 
 def section_of(names=CUSTOM, now=NOW, **fields):
     t = ticket_from_json(ticket_json(**fields))
-    return categorise(t, status_name(t.status, names), now, RULES, POLICY)
+    return categorise(t, Names(statuses=names).status_name(t.status), now, RULES, POLICY)
 
 
 @pytest.mark.parametrize(
@@ -81,8 +81,8 @@ def test_resolved_ticket_is_hidden_even_when_overdue():
 
 
 def test_unknown_status_gets_a_readable_name():
-    assert status_name(42, {}) == "Status #42"
-    assert status_name(2, {}) == "Open"
+    assert Names().status_name(42) == "Status #42"
+    assert Names().status_name(2) == "Open"
 
 
 def test_order_needs_first_response_then_least_time_then_priority_then_oldest():

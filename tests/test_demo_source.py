@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from app.contract.status import WatcherStatus, read_status, write_status
 from app.settings import Settings
 from watcher.demo import DemoSource
 from watcher.source import SourceError
-from watcher.status import WatcherStatus, read_status, write_status
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parent.parent / "docs" / "ticket.schema.json").read_text("utf-8")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fake_freshservice import FakeFreshservice, Fault
 
-from watcher.status import read_status
+from app.contract.status import read_status
 
 pytestmark = pytest.mark.timeout(30)
 REPO = Path(__file__).resolve().parents[1]

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from fake_freshservice import FakeFreshservice, Fault, make_source, watcher_settings
 
+from app.contract.status import read_status
 from watcher.freshservice import FreshserviceSource
 from watcher.freshservice.clock import Clock
 from watcher.freshservice.errors import AuthError, FreshserviceError, WrongDomainError
 from watcher.freshservice.token import find_api_key
-from watcher.status import read_status
 
 pytestmark = pytest.mark.timeout(20)
 

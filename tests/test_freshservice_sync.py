@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from fake_freshservice import FakeFreshservice, Fault, make_source
 
-from watcher.freshservice.clock import Clock, parse_iso
+from app.contract.status import read_status
+from app.contract.times import parse_iso
+from watcher.freshservice.clock import Clock
 from watcher.freshservice.errors import FreshserviceError
-from watcher.status import read_status
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -323,7 +324,7 @@ async def test_workspace_id_scopes_every_ticket_query(fake, tmp_path):
 async def test_archived_days_older_than_the_retention_are_removed(tmp_path):
     from datetime import date
 
-    from watcher.archive import archive_ticket, prune_archive
+    from app.contract.archive import archive_ticket, prune_archive
 
     tickets = tmp_path / "tickets"
     tickets.mkdir()

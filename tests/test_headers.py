@@ -7,7 +7,7 @@ import re
 import pytest
 from service_support import ADMIN_PASSWORD, LAN, basic, secured_settings, started
 
-from app.headers import CONTENT_SECURITY_POLICY
+from app.web.headers import CONTENT_SECURITY_POLICY
 
 PATHS = ["/", "/api/tickets", "/static/board.css", "/metrics", "/healthz", "/no-such-page"]
 

@@ -14,7 +14,7 @@ from fake_freshservice import FakeFreshservice, make_source
 from prometheus_client.parser import text_string_to_metric_families
 from service_support import ADMIN_PASSWORD, LAN, basic, secured_settings, started, write_status
 
-from app.metrics import metrics_asgi
+from app.web.metrics import metrics_asgi
 
 
 def iso_ago(seconds: float) -> str:
@@ -51,7 +51,7 @@ async def test_healthz_is_503_once_shutting_down(tmp_path):
     settings = secured_settings(tmp_path)
     write_status(settings.tickets_dir, last_success=iso_ago(1))
     async with started(settings) as app:
-        app.extensions["ticket_dash"].hub.close()
+        app.live.hub.close()
         response = await app.test_client().get("/healthz")
         assert response.status_code == 503
         assert (await response.get_json())["reason"] == "shutting down"
@@ -75,7 +75,7 @@ async def test_metrics_report_the_board(tmp_path):
         counts={"tickets_written": 7, "api_calls": 120, "rate_limited": 3},
     )
     async with started(settings) as app:
-        live = app.extensions["ticket_dash"]
+        live = app.live
         live.hub.count_sent(b"x" * 10)
         client = app.test_client(use_cookies=False)
         refused = await client.get("/metrics", scope_base=LAN)
@@ -124,7 +124,7 @@ async def test_metrics_without_a_watcher_status(tmp_path):
     async with started(secured_settings(tmp_path)) as app:
         response = await app.test_client().get("/metrics")  # loopback, still needs a login
         assert response.status_code == 401
-        registry = app.extensions["ticket_dash_metrics"]
+        registry = app.metrics_registry
         transport = httpx.ASGITransport(app=metrics_asgi(registry))  # the metrics_bind app
         async with httpx.AsyncClient(transport=transport, base_url="http://m") as client:
             text = (await client.get("/metrics")).text

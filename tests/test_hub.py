@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from app.board import Change
-from app.hub import RESYNC, Hub
-from app.view import View
+from app.live.board import Change
+from app.rules.filters import RowFilter
+from app.stream.hub import RESYNC, Hub
 
 
 def row(ident, section="open", agent_id=None, group_id=None):
@@ -27,8 +27,8 @@ def payload(item: bytes) -> dict:
 
 async def test_a_full_queue_resyncs_that_client_only():
     hub = Hub(queue_size=3)
-    stuck = hub.subscribe(View())
-    fast = hub.subscribe(View())
+    stuck = hub.subscribe(RowFilter())
+    fast = hub.subscribe(RowFilter())
     for seq in range(1, 6):
         hub.publish_changes([Change(None, row(seq))], seq, 0.0)
         await fast.queue.get()  # the fast client keeps up
@@ -41,8 +41,8 @@ async def test_a_full_queue_resyncs_that_client_only():
 
 async def test_views_get_their_own_patch():
     hub = Hub()
-    everything = hub.subscribe(View())
-    team = hub.subscribe(View(groups=frozenset({3})))
+    everything = hub.subscribe(RowFilter())
+    team = hub.subscribe(RowFilter(groups=frozenset({3})))
     hub.publish_changes([Change(row(1, group_id=3), row(1, group_id=4))], 1, 0.0)
     assert payload(everything.queue.get_nowait())["upsert"][0]["id"] == 1
     assert payload(team.queue.get_nowait())["remove"] == [1]
@@ -50,15 +50,15 @@ async def test_views_get_their_own_patch():
 
 async def test_a_change_outside_a_view_sends_that_view_nothing():
     hub = Hub()
-    team = hub.subscribe(View(agents=frozenset({None})))
+    team = hub.subscribe(RowFilter(agents=frozenset({None})))
     hub.publish_changes([Change(None, row(1, agent_id=9))], 1, 0.0)
     assert team.queue.empty()
 
 
 async def test_close_ends_every_subscriber():
     hub = Hub()
-    sub = hub.subscribe(View())
+    sub = hub.subscribe(RowFilter())
     hub.close()
     assert repr(sub.queue.get_nowait()) == "CLOSE"
-    late = hub.subscribe(View())
+    late = hub.subscribe(RowFilter())
     assert repr(late.queue.get_nowait()) == "CLOSE"

@@ -20,7 +20,7 @@ from browser import chromium, chromium_page, require_chromium
 from frontend.harness import Harness, fresh_watcher, make_row
 from quart import Quart, render_template
 
-from app.render import ago, countdown, is_stale, malformed_text, register, synced_text
+from app.web.render import ago, countdown, is_stale, malformed_text, register, synced_text
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = 1_764_300_000.0

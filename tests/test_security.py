@@ -20,8 +20,8 @@ from service_support import (
 
 from app import create_app
 from app.credentials import hash_key, hash_password, main, verify_password
-from app.security import COOKIE_PLAIN, COOKIE_SECURE, is_loopback_bind
 from app.settings import SettingsError, load_settings
+from app.web.security import COOKIE_PLAIN, COOKIE_SECURE, is_loopback_bind
 
 PROTECTED = ["/", "/events", "/api/tickets", "/static/board.css", "/metrics"]
 

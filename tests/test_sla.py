@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from factories import HOUR, MINUTE, NOW, ticket_json
 
-from app.settings import load_settings
-from app.sla import (
+from app.contract.ticket import ticket_from_json
+from app.rules.sla import (
     SlaPolicy,
     first_response_due,
     first_response_state,
     next_crossing,
     update_overdue,
 )
-from app.ticket import ticket_from_json
+from app.settings import load_settings
 
 POLICY = SlaPolicy.from_settings(load_settings(environ={}))
 

@@ -10,9 +10,10 @@ from factories import HOUR, write_ticket
 from sse_parse import EventReader
 
 from app import create_app
+from app.contract.mappings import write_mapping
+from app.contract.status import WatcherStatus, write_status
+from app.contract.times import utc_now_iso
 from app.settings import load_settings
-from watcher.atomic import write_mapping_atomic
-from watcher.status import WatcherStatus, utc_now_iso, write_status
 
 
 @contextlib.asynccontextmanager
@@ -23,7 +24,7 @@ async def running_app(folders, **overrides):
     )
     app = create_app(settings)
     async with app.test_app() as test_app:
-        live = app.extensions["ticket_dash"]
+        live = app.live
         await asyncio.wait_for(live.watching.wait(), 5)
         yield test_app, live
 
@@ -99,7 +100,7 @@ async def test_renamed_agent_re_renders_the_rows_that_use_it(folders):
     async with running_app(folders) as (test_app, _), stream(test_app) as events:
         snap = await events.next_of("snapshot")
         assert snap["sections"]["open"][0]["agent"] == "Agent #17"
-        write_mapping_atomic(mappings / "agents.txt", {17: "Dana Scully"})
+        write_mapping(mappings / "agents.txt", {17: "Dana Scully"})
         patch = await events.next_of("patch")
         assert [(r["id"], r["agent"]) for r in patch["upsert"]] == [(1, "Dana Scully")]
 

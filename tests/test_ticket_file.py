@@ -7,8 +7,9 @@ import json
 import pytest
 from factories import ticket_json, write_ticket
 
-from app.folder import TicketFolder, ticket_id_of
-from app.ticket import MalformedTicket, ticket_from_bytes
+from app.contract.layout import ticket_id_of
+from app.contract.ticket import MalformedTicket, ticket_from_bytes
+from app.live.folder import TicketFolder
 
 
 def test_a_good_file_reads_with_its_stats():

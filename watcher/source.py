@@ -1,8 +1,8 @@
 """The boundary between a helpdesk and the board: a `Source`.
 
 A source keeps a tickets folder a mirror of its helpdesk's active tickets, in the file format of
-docs/ticket-format.md, written only through `watcher.atomic`, and keeps the watcher status file
-(`watcher.status`) true. It also writes the `id:Name` files of mappings/ it can provide. Nothing in
+docs/ticket-format.md, written only through `app.contract` (atomic writer, archive), and keeps the
+watcher status file (`app.contract.status`) true. It also writes the `id:Name` files of mappings/ it can provide. Nothing in
 app/ knows which source runs. See docs/sources.md for how to add one (Jira, Zendesk, ServiceNow).
 """
 

@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 from quart import Quart, render_template
 
-from app.render import register
+from app.web.render import register
 
 ROOT = Path(__file__).resolve().parents[2]
 CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'"

@@ -2,7 +2,8 @@
 
 Tests and the benchmark run the watcher (and the fake Freshservice) on a `Clock` with a `speed`:
 at speed 60 a simulated minute passes in one real second, so rate windows, Retry-After waits and
-backoff are exercised without real 60 s waits. In production the speed is 1.
+backoff are exercised without real 60 s waits. In production the speed is 1. The time format is
+the contract's (app.contract.times).
 """
 
 from __future__ import annotations
@@ -33,12 +34,3 @@ class Clock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds) / self.speed)
-
-
-def iso(ts: float) -> str:
-    """Freshservice's time format: UTC, one-second resolution."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(text: str) -> float:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()

@@ -14,27 +14,13 @@ from typing import Any
 
 from multidict import CIMultiDictProxy
 
-from watcher.atomic import write_mapping_atomic
+from app.contract.layout import MAPPING_FILES
+from app.contract.mappings import DEFAULT_STATUS_NAMES, read_mapping, write_mapping
 from watcher.freshservice.client import FreshserviceClient
 from watcher.freshservice.errors import MalformedError
 from watcher.freshservice.pagination import linked_pages, records
 
 log = logging.getLogger(__name__)
-
-DEFAULT_STATUSES = {2: "Open", 3: "Pending", 4: "Resolved", 5: "Closed"}
-
-
-def read_mapping(path: Path) -> dict[int, str]:
-    names: dict[int, str] = {}
-    try:
-        lines = path.read_text("utf-8").splitlines()
-    except OSError:
-        return names
-    for line in lines:
-        ident, sep, name = line.partition(":")
-        if sep and ident.strip().isdigit():
-            names[int(ident)] = name.strip()
-    return names
 
 
 def person_name(record: dict[str, Any]) -> str:
@@ -60,14 +46,19 @@ def status_choices(data: Any) -> dict[int, str]:
     raise MalformedError("Freshservice sent ticket form fields without the status choices.")
 
 
-class Names:
+class NameSync:
+    """Keeps mappings/ true for the board, from Freshservice."""
+
     def __init__(self, client: FreshserviceClient, mappings_dir: Path, workspace_id: str) -> None:
         self.client = client
         self.dir = mappings_dir
         self.workspace_id = workspace_id
-        self.requesters = read_mapping(self.dir / "requesters.txt")
-        self.agents = read_mapping(self.dir / "agents.txt")
+        self.requesters = read_mapping(self._path("requesters"))
+        self.agents = read_mapping(self._path("agents"))
         self._unknown_requesters: set[int] = set()
+
+    def _path(self, kind: str) -> Path:
+        return self.dir / MAPPING_FILES[kind]
 
     def _params(self, **params: str | int) -> dict[str, str | int]:
         if self.workspace_id:
@@ -78,8 +69,8 @@ class Names:
         """Status names into statuses.txt; also returns the answer's headers (its Date)."""
         answer = await self.client.get("/api/v2/ticket_form_fields", self._params(), kind="other")
         assert answer is not None
-        statuses = {**DEFAULT_STATUSES, **status_choices(answer.data)}
-        write_mapping_atomic(self.dir / "statuses.txt", statuses)
+        statuses = {**DEFAULT_STATUS_NAMES, **status_choices(answer.data)}
+        write_mapping(self._path("statuses"), statuses)
         return statuses, answer.headers
 
     async def _list(self, path: str, key: str) -> dict[int, dict[str, Any]]:
@@ -92,10 +83,10 @@ class Names:
     async def sync_agents_and_groups(self) -> None:
         agents = await self._list("/api/v2/agents", "agents")
         self.agents = {i: person_name(a) for i, a in agents.items()}
-        write_mapping_atomic(self.dir / "agents.txt", self.agents)
+        write_mapping(self._path("agents"), self.agents)
         groups = await self._list("/api/v2/groups", "groups")
-        write_mapping_atomic(
-            self.dir / "groups.txt", {i: str(g.get("name") or "") for i, g in groups.items()}
+        write_mapping(
+            self._path("groups"), {i: str(g.get("name") or "") for i, g in groups.items()}
         )
 
     def missing_requesters(self, wanted: set[int]) -> list[int]:
@@ -118,4 +109,4 @@ class Names:
             self._unknown_requesters.add(requester_id)
             return
         self.requesters[requester_id] = name
-        write_mapping_atomic(self.dir / "requesters.txt", self.requesters)
+        write_mapping(self._path("requesters"), self.requesters)

@@ -25,6 +25,9 @@ from typing import Literal
 from watcher.freshservice.clock import Clock
 
 Kind = Literal["list", "view", "other"]
+# What Freshservice charges (docs/freshservice.md): a list page with stats, a ticket with stats.
+LIST_WITH_STATS_CREDITS = 3
+VIEW_WITH_STATS_CREDITS = 2
 WINDOW_SECONDS = 61.0  # the server's minute, plus a second for requests still on their way
 DEFAULT_RETRY_AFTER = 60.0
 
@@ -85,6 +88,14 @@ class RateBudget:
         self._in_flight = 0
         self.rate_limited = 0  # 429s seen
         self.waited_seconds = 0.0
+
+    def minutes_for(self, *, list_calls: int = 0, views: int = 0, credits: int = 0) -> float:
+        """Minutes this budget needs, at best, to send that many calls costing `credits`."""
+        return max(
+            list_calls / self.sub["list"].limit,
+            views / self.sub["view"].limit,
+            credits / self.overall.limit,
+        )
 
     def wait_needed(
         self, kind: Kind, credits: int, reserve: int = 0, reserve_calls: int = 0

@@ -14,17 +14,18 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from app.contract.archive import prune_archive
+from app.contract.status import WatcherStatus, read_status, write_status
+from app.contract.times import iso, parse_iso_or_none, utc_now_iso
 from app.settings import Settings
-from watcher.archive import prune_archive
 from watcher.freshservice.client import FreshserviceClient, api_base_url, mark_as_background
-from watcher.freshservice.clock import Clock, iso
+from watcher.freshservice.clock import Clock
 from watcher.freshservice.errors import AuthError, FreshserviceError, WrongDomainError
-from watcher.freshservice.names import Names
+from watcher.freshservice.names import NameSync
 from watcher.freshservice.ratelimit import RateBudget
 from watcher.freshservice.store import TicketFiles
-from watcher.freshservice.sync import TicketSync, parse_cursor
+from watcher.freshservice.sync import TicketSync
 from watcher.freshservice.token import find_api_key
-from watcher.status import WatcherStatus, read_status, utc_now_iso, write_status
 
 log = logging.getLogger("watcher.freshservice")
 
@@ -94,15 +95,15 @@ class FreshserviceSource:
         log.log(logging.DEBUG if once else logging.ERROR, "%s", exc)
 
     def _reconcile_due(self) -> bool:
-        last = parse_cursor(self.status.last_reconcile)
-        cursor = parse_cursor(self.status.cursor)
+        last = parse_iso_or_none(self.status.last_reconcile)
+        cursor = parse_iso_or_none(self.status.cursor)
         if last is None or cursor is None:
             return True
         return self.clock.time() - last >= self.settings.reconcile_minutes * 60
 
     async def _cycle(self, sync: TicketSync, reconcile: bool) -> None:
         self.status.last_attempt = utc_now_iso()
-        cursor = parse_cursor(self.status.cursor)
+        cursor = parse_iso_or_none(self.status.cursor)
         if reconcile or cursor is None:
             started = await sync.reconcile()
             self.status.last_reconcile = iso(self.clock.time())
@@ -125,7 +126,7 @@ class FreshserviceSource:
             sync = TicketSync(
                 client,
                 self.files,
-                Names(client, self.settings.mappings_dir, self.settings.workspace_id),
+                NameSync(client, self.settings.mappings_dir, self.settings.workspace_id),
                 self.settings,
                 self.clock,
             )
@@ -189,7 +190,7 @@ class FreshserviceSource:
             while not stop.is_set():
                 # Without a complete reconciliation (or when asked) it runs in the foreground:
                 # the polls need its cursor. Later ones run beside the polls.
-                foreground = (first and reconcile) or parse_cursor(self.status.cursor) is None
+                foreground = (first and reconcile) or parse_iso_or_none(self.status.cursor) is None
                 foreground = foreground or self.status.last_reconcile is None
                 idle = reconciling is None or reconciling.done()
                 if not foreground and not first and idle and self._reconcile_due():
@@ -222,7 +223,7 @@ class FreshserviceSource:
     async def sync_mappings_once(self) -> int:
         """`python -m watcher sync-mappings`: statuses, agents, groups, requesters of active tickets."""
         async with self._client() as client:
-            names = Names(client, self.settings.mappings_dir, self.settings.workspace_id)
+            names = NameSync(client, self.settings.mappings_dir, self.settings.workspace_id)
             await names.sync_statuses()
             await names.sync_agents_and_groups()
             for requester_id in sorted(self.files.requester_ids()):

@@ -9,15 +9,13 @@
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
-from watcher.archive import archive_ticket
-from watcher.atomic import write_json_atomic
-
-TICKET_FILE = re.compile(r"^(\d+)\.json$")
+from app.contract.archive import archive_ticket, retire_legacy_file
+from app.contract.atomic import write_json_atomic
+from app.contract.layout import ticket_path
+from app.contract.reading import read_ticket_json, ticket_ids
 
 
 class TicketFiles:
@@ -42,19 +40,14 @@ class TicketFiles:
             self._requester_of[ticket["id"]] = ticket["requester_id"]
 
     def path(self, ticket_id: int) -> Path:
-        return self.dir / f"{ticket_id}.json"
+        return ticket_path(self.dir, ticket_id)
 
     def ids(self) -> set[int]:
-        if not self.dir.is_dir():
-            return set()
-        return {int(m.group(1)) for p in self.dir.iterdir() if (m := TICKET_FILE.match(p.name))}
+        """Every ticket on the board, whatever its file's suffix (app.contract.layout)."""
+        return ticket_ids(self.dir)
 
     def read(self, ticket_id: int) -> dict[str, Any] | None:
-        try:
-            data = json.loads(self.path(ticket_id).read_text("utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
+        return read_ticket_json(self.dir, ticket_id)
 
     def is_newer_on_disk(self, ticket: dict[str, Any]) -> bool:
         current = self.read(ticket["id"])
@@ -72,6 +65,7 @@ class TicketFiles:
                 ticket = {**ticket, "stats": current["stats"]}
         self.dir.mkdir(parents=True, exist_ok=True)
         changed = write_json_atomic(self.path(ticket["id"]), ticket)
+        retire_legacy_file(self.dir, ticket["id"])  # the .json supersedes a legacy .txt
         self.written += changed
         self._remember(ticket)
         return changed

@@ -1,0 +1,92 @@
+"""Which rows a TV shows: the filters in its URL (`/?group=Network&agent=17&section=open`).
+
+Each parameter may repeat or hold a comma-separated list. Agents and groups are given by id or
+by name (as in mappings/, any case: what an admin sees on the board); `none` (or 0) means
+unassigned. Filters are applied on the server, so a TV receives only its team's rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from app.rules.categorise import SECTIONS
+
+
+class BadFilter(ValueError):
+    pass
+
+
+Who = int | str | None  # an id, a lower-cased name, or None for unassigned
+
+
+def _who(values: Iterable[str]) -> frozenset[Who]:
+    out: set[Who] = set()
+    for value in values:
+        for part in value.split(","):
+            part = " ".join(part.split()).lower()
+            if not part:
+                continue
+            if part in ("none", "0", "unassigned"):
+                out.add(None)
+            elif part.isdigit():
+                out.add(int(part))
+            else:
+                out.add(part[:200])
+    return frozenset(out)
+
+
+def _matches(wanted: frozenset[Who], ident: int | None, name: str) -> bool:
+    return ident in wanted or (bool(name) and name.lower() in wanted)
+
+
+@dataclass(frozen=True, slots=True)
+class RowFilter:
+    agents: frozenset[Who] = frozenset()
+    groups: frozenset[Who] = frozenset()
+    sections: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_args(cls, getlist: Callable[[str], list[str]]) -> RowFilter:
+        """Build from a MultiDict-like `getlist(name)`."""
+        sections: set[str] = set()
+        for value in getlist("section"):
+            for part in value.split(","):
+                part = part.strip().lower()
+                if not part:
+                    continue
+                if part not in SECTIONS:
+                    raise BadFilter(f"section must be one of {', '.join(SECTIONS)}")
+                sections.add(part)
+        return cls(
+            agents=_who(getlist("agent")),
+            groups=_who(getlist("group")),
+            sections=frozenset(sections),
+        )
+
+    @property
+    def is_everything(self) -> bool:
+        return not (self.agents or self.groups or self.sections)
+
+    def shows(self, row: dict[str, Any] | None) -> bool:
+        if row is None:
+            return False
+        if self.sections and row["section"] not in self.sections:
+            return False
+        if self.agents and not _matches(self.agents, row["agent_id"], row["agent"]):
+            return False
+        return not (self.groups and not _matches(self.groups, row["group_id"], row["group"]))
+
+    def to_json(self) -> dict[str, list[Any]]:
+        return {
+            "agent": sorted(self.agents, key=_order),
+            "group": sorted(self.groups, key=_order),
+            "section": sorted(self.sections),
+        }
+
+
+def _order(value: Who) -> tuple[int, str]:
+    if value is None:
+        return (0, "")
+    return (1, f"{value:020d}") if isinstance(value, int) else (2, value)

@@ -1,0 +1,92 @@
+"""A ticket as the page shows it: one JSON-ready row (the shape is in docs/stream.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.contract.mappings import Names
+from app.contract.ticket import Ticket
+from app.rules.categorise import SectionRules, categorise
+from app.rules.sla import (
+    PRIORITY_NAMES,
+    SlaPolicy,
+    first_response_due,
+    first_response_state,
+    needs_first_response,
+    update_due,
+)
+
+Row = dict[str, Any]  # JSON-ready; the shape is docs/stream.md's
+
+# Stands in for "no first-response due time" in the sort key (JSON has no infinity).
+NO_DUE = 9_999_999_999.0
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One ticket's row before and after a change, which the hub turns into patches."""
+
+    old: Row | None  # None: the ticket was not on the board
+    new: Row | None  # None: the ticket left the board
+
+
+@dataclass(frozen=True, slots=True)
+class RowContext:
+    """Everything besides the ticket and the clock that shapes a row."""
+
+    names: Names
+    rules: SectionRules
+    policy: SlaPolicy
+    link_base: str
+    description_chars: int
+
+
+def sort_key(ticket: Ticket) -> list[float]:
+    """Needs first response first, then least FR time left, then priority, then oldest update."""
+    if needs_first_response(ticket):
+        due = first_response_due(ticket)
+        return [0, NO_DUE if due is None else due, -ticket.priority, ticket.updated_at, ticket.id]
+    return [1, 0, -ticket.priority, ticket.updated_at, ticket.id]
+
+
+def _person(names: dict[int, str], ident: int | None, kind: str, none: str) -> str:
+    if ident is None:
+        return none
+    return names.get(ident) or f"{kind} #{ident}"
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def build_row(ticket: Ticket, now: float, ctx: RowContext) -> Row:
+    name = ctx.names.status_name(ticket.status)
+    section, reason = categorise(ticket, name, now, ctx.rules, ctx.policy)
+    due = update_due(ticket, ctx.policy)
+    return {
+        "id": ticket.id,
+        "section": section,
+        "key": sort_key(ticket),
+        "subject": ticket.subject,
+        "description": _shorten(ticket.description_text, ctx.description_chars),
+        "url": f"{ctx.link_base}{ticket.id}" if ctx.link_base else "",
+        "status": ticket.status,
+        "status_name": name,
+        "priority": ticket.priority,
+        "priority_name": PRIORITY_NAMES[ticket.priority],
+        "type": ticket.type,
+        "agent_id": ticket.responder_id,
+        "agent": _person(ctx.names.agents, ticket.responder_id, "Agent", ""),
+        "requester": _person(ctx.names.requesters, ticket.requester_id, "Requester", ""),
+        "group_id": ticket.group_id,
+        "group": _person(ctx.names.groups, ticket.group_id, "Group", ""),
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        "sla": first_response_state(ticket, now, ctx.policy),
+        "fr_due": first_response_due(ticket),
+        "update_due": due,
+        "update_overdue": now > due,
+        "waiting_reason": reason,
+    }

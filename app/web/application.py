@@ -1,0 +1,60 @@
+"""The Quart application, built in one place with one lifespan.
+
+`create_app` builds a `BoardApp` (app.web.board_app): the live state, the access policy, the
+metrics registry, the routes and the service layer (access control, security headers,
+`/healthz`, `/metrics`). The live state starts when serving starts and stops with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from pathlib import Path
+
+from app.live.state import LiveState
+from app.settings import Settings, load_settings
+from app.web import render
+from app.web.assets import asset_version
+from app.web.board_app import BoardApp
+from app.web.headers import install_security_headers
+from app.web.health import health_views
+from app.web.metrics import make_registry, metrics_views
+from app.web.routes import board_views
+from app.web.security import AccessPolicy, install_access_control
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def create_app(settings: Settings | None = None) -> BoardApp:
+    """Build the app. With no settings they are read from the environment and config file.
+
+    Raises SettingsError (saying how to fix it) for a bind that would expose ticket data without
+    access control.
+    """
+    settings = settings or load_settings()
+    app = BoardApp(
+        "app",
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        root_path=str(ROOT / "app"),
+    )
+    app.settings = settings
+    app.access = AccessPolicy.from_settings(settings)
+    app.live = LiveState(settings, asset_version=asset_version(ROOT / "static", ROOT / "templates"))
+    app.metrics_registry = make_registry(app.live)
+    install_access_control(app, app.access)
+    install_security_headers(app, settings.hsts_seconds)
+    app.register_blueprint(board_views)
+    app.register_blueprint(health_views)
+    app.register_blueprint(metrics_views)
+    render.register(app)
+    app.jinja_env.globals["asset_version"] = app.live.asset_version
+
+    @app.while_serving
+    async def lifespan() -> AsyncGenerator[None, None]:
+        await app.start_live()
+        try:
+            yield
+        finally:
+            await app.stop_live()
+
+    return app

@@ -1,0 +1,141 @@
+"""What the board template needs besides the rows: texts for times, classes, the stale check.
+
+`register(app)` installs them as Jinja filters and globals. `static/board-format.js` produces the
+same texts in the browser (tests/test_page_render.py checks both sides against one table), so the
+server-rendered first paint and the ticking page never disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from quart import Quart
+
+from app.contract.times import parse_iso_or_none
+from app.rules.categorise import SECTION_TITLES, SECTIONS
+from app.rules.sla import FR_STATES, PRIORITY_NAMES
+
+MINUTE = 60
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+
+# (key, heading) in display order; the keys are docs/stream.md's section names.
+BOARD_SECTIONS: tuple[tuple[str, str], ...] = tuple((s, SECTION_TITLES[s]) for s in SECTIONS)
+PRIORITY_CLASSES = {p: name.lower() for p, name in PRIORITY_NAMES.items()}
+SLA_STATES = frozenset(FR_STATES)
+
+
+def duration(seconds: float) -> str:
+    """A span for a person across the room: "< 1 m", "14 m", "3 h 12 m", "2 d 5 h"."""
+    s = max(0.0, seconds)
+    if s < MINUTE:
+        return "< 1 m"
+    if s < HOUR:
+        return f"{math.floor(s / MINUTE)} m"
+    if s < DAY:
+        hours, minutes = divmod(math.floor(s / MINUTE), 60)
+        return f"{hours} h {minutes} m" if minutes else f"{hours} h"
+    days, hours = divmod(math.floor(s / HOUR), 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def countdown(row: Mapping[str, Any], now: float) -> str:
+    """The SLA cell: first-response countdown, else update overdue, else Responded / No SLA."""
+    fr_due = row.get("fr_due")
+    if fr_due is not None:
+        left = fr_due - now
+        text = f"FR due in {duration(left)}" if left >= 0 else f"Overdue by {duration(-left)}"
+        return text + " · update overdue" if row.get("update_overdue") else text
+    if row.get("update_overdue"):
+        due = row.get("update_due")
+        return "Update overdue" if due is None else f"Update overdue by {duration(now - due)}"
+    return "Responded" if row.get("sla") == "responded" else "No SLA"
+
+
+def ago(t: float | None, now: float) -> str:
+    """How long ago: "just now", "12 m ago", "3 h ago", "3 d ago"."""
+    if t is None:
+        return ""
+    d = now - t
+    if d < MINUTE:
+        return "just now"
+    if d < HOUR:
+        return f"{math.floor(d / MINUTE)} m ago"
+    if d < DAY:
+        return f"{math.floor(d / HOUR)} h ago"
+    return f"{math.floor(d / DAY)} d ago"
+
+
+def last_success(watcher: Mapping[str, Any] | None) -> float | None:
+    return parse_iso_or_none(watcher.get("last_success")) if watcher else None
+
+
+def synced_text(watcher: Mapping[str, Any] | None, now: float) -> str:
+    """The status line's "last synced 12 s ago" (seconds for the first minute)."""
+    if not watcher:
+        return "no watcher status"
+    t = last_success(watcher)
+    if t is None:
+        return "never synced"
+    d = max(0.0, now - t)
+    return f"last synced {math.floor(d)} s ago" if d < MINUTE else f"last synced {ago(t, now)}"
+
+
+def malformed_text(malformed: Mapping[str, Any] | None) -> str:
+    """ "3 malformed files", or "" when there are none (the counter is then hidden)."""
+    count = int((malformed or {}).get("count") or 0)
+    if count <= 0:
+        return ""
+    return f"{count} malformed file" + ("" if count == 1 else "s")
+
+
+def is_stale(watcher: Mapping[str, Any] | None, now: float, stale_after_seconds: float) -> bool:
+    """True when the last successful sync is missing or older than the limit."""
+    t = last_success(watcher)
+    return t is None or now - t > stale_after_seconds
+
+
+def priority_class(row: Mapping[str, Any]) -> str:
+    priority = row.get("priority")
+    return "prio-" + (PRIORITY_CLASSES.get(priority, "low") if isinstance(priority, int) else "low")
+
+
+def sla_class(row: Mapping[str, Any]) -> str:
+    sla = row.get("sla")
+    return "sla-" + (sla if sla in SLA_STATES else "none")
+
+
+def row_classes(row: Mapping[str, Any]) -> str:
+    classes = ["row", sla_class(row), priority_class(row)]
+    if row.get("update_overdue"):
+        classes.append("update-overdue")
+    return " ".join(classes)
+
+
+def safe_url(url: Any) -> str:
+    """Only http(s) links are followed; anything else (javascript:, data:) renders as no link."""
+    if isinstance(url, str) and url.lower().startswith(("https://", "http://")):
+        return url
+    return ""
+
+
+def attr_number(value: Any) -> str:
+    """A time for a data- attribute: the number, or "" for null."""
+    return "" if value is None else repr(value)
+
+
+def register(app: Quart) -> None:
+    """Install the board template's filters and globals on `app`."""
+    app.jinja_env.filters.update(
+        countdown=countdown,
+        ago=ago,
+        synced_text=synced_text,
+        malformed_text=malformed_text,
+        row_classes=row_classes,
+        priority_class=priority_class,
+        safe_url=safe_url,
+        attr_number=attr_number,
+    )
+    app.jinja_env.globals.update(board_sections=BOARD_SECTIONS, is_stale=is_stale)
