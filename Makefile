@@ -25,9 +25,12 @@ run: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## lint: ruff, strict types (mypy), and the import rules of docs/architecture.md
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## bench: the benchmarks of bench/ (print numbers; see docs/benchmarks.md)
 bench: $(STAMP)

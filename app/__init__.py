@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from app.settings import Settings
-    from app.web.application import BoardApp
+    from app.web.board_app import BoardApp
 
 __all__ = ["create_app"]
 

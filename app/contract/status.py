@@ -28,7 +28,7 @@ class WatcherStatus:
     last_success: str | None = None  # ISO UTC time of the last fully successful cycle
     last_attempt: str | None = None
     last_error: str | None = None  # None after a success; a sentence for a person otherwise
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, float] = field(default_factory=dict)
     cursor: str | None = None  # Freshservice: updated_since for the next incremental poll
     last_reconcile: str | None = None  # Freshservice: time of the last complete reconciliation
     extra: dict[str, Any] = field(default_factory=dict)

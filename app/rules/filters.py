@@ -65,10 +65,6 @@ class RowFilter:
             sections=frozenset(sections),
         )
 
-    @property
-    def is_everything(self) -> bool:
-        return not (self.agents or self.groups or self.sections)
-
     def shows(self, row: dict[str, Any] | None) -> bool:
         if row is None:
             return False

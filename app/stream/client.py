@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 
 from app.rules.filters import RowFilter
 from app.stream.encoding import encode_event
-from app.stream.hub import CLOSE, RESYNC, Hub
+from app.stream.hub import CLOSE, RESYNC, Hub, QueueItem
 
 KEEP_ALIVE = b": ok\n\n"
 BIG_EVENT_BYTES = 4096
@@ -30,7 +30,7 @@ async def client_stream(
     """The bytes of one client's event stream, until the hub closes or the client leaves."""
     sub = hub.subscribe(view)
     try:
-        item: object = snapshot(view)
+        item: QueueItem = snapshot(view)
         while True:
             if item is CLOSE:
                 return

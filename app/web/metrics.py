@@ -7,9 +7,9 @@ metrics. `metrics_asgi` serves the same registry on its own address (`metrics_bi
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
+from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, Scope
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -105,21 +105,17 @@ async def metrics() -> Response:
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-def metrics_asgi(registry: CollectorRegistry) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+def metrics_asgi(registry: CollectorRegistry) -> ASGIFramework:
     """A tiny ASGI app: GET /metrics and nothing else, for the separate `metrics_bind`."""
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()
-                kind = message["type"].rpartition(".")[2]
-                await send({"type": f"lifespan.{kind}.complete"})
-                if kind == "shutdown":
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":
             return
@@ -128,9 +124,20 @@ def metrics_asgi(registry: CollectorRegistry) -> Callable[[Scope, Receive, Send]
         else:
             status, body, ctype = 404, b"not found\n", "text/plain; charset=utf-8"
         headers = [(b"content-type", ctype.encode()), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send(
-            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": headers,
+                "trailers": False,
+            }
+        )
+        await send(
+            {
+                "type": "http.response.body",
+                "body": b"" if scope["method"] == "HEAD" else body,
+                "more_body": False,
+            }
         )
 
     return app

@@ -24,13 +24,13 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from hypercorn.app_wrappers import ASGIWrapper
 from hypercorn.asyncio.run import worker_serve
 from hypercorn.config import Config, Sockets
-from hypercorn.utils import wrap_app
+from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, Scope
 
 from app.settings import Settings, SettingsError
 from app.web.application import create_app
@@ -44,8 +44,6 @@ HARD_STOP_SECONDS = 3.0
 # No query string (a kiosk key may be in the first request) and no referrer.
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s HTTP/%(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
 _HOST_RE = re.compile(r"^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$")
-
-ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
 def tls_files(settings: Settings) -> tuple[str, str] | None:
@@ -109,30 +107,38 @@ def _host_without_port(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def https_redirect(app: ASGIApp, bind: str) -> ASGIApp:
+def https_redirect(app: ASGIFramework, bind: str) -> ASGIFramework:
     """Plain-HTTP requests (from `http_redirect_bind`) get a 308 to the same URL over HTTPS."""
     port = bind.rpartition(":")[2] if not bind.startswith(("fd://", "unix:")) else "443"
     suffix = "" if port in ("443", "") else f":{port}"
 
-    async def redirect(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "websocket" and scope.get("scheme") == "ws":
-            await send({"type": "websocket.close", "code": 1008})
+    async def redirect(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        if scope["type"] == "websocket" and scope["scheme"] == "ws":
+            await send({"type": "websocket.close", "code": 1008, "reason": None})
             return
-        if scope["type"] != "http" or scope.get("scheme") != "http":
+        if scope["type"] != "http" or scope["scheme"] != "http":
             await app(scope, receive, send)
             return
         host = _host_without_port(dict(scope["headers"]).get(b"host", b"").decode("latin-1"))
+        location: str | None = None
         if not _HOST_RE.match(host):
-            status, location = 400, None
+            status = 400
         else:
-            query = scope.get("query_string", b"").decode("latin-1")
+            query = scope["query_string"].decode("latin-1")
             location = f"https://{host}{suffix}{scope['path']}" + (f"?{query}" if query else "")
             status = 308
         response_headers = [(b"content-length", b"0")]
         if location:
             response_headers.append((b"location", location.encode("latin-1")))
-        await send({"type": "http.response.start", "status": status, "headers": response_headers})
-        await send({"type": "http.response.body", "body": b""})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": response_headers,
+                "trailers": False,
+            }
+        )
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     return redirect
 
@@ -157,12 +163,12 @@ async def serve_board(
         log.info("stopping: closing %d open event streams", live.hub.client_count)
         live.hub.close()
 
-    asgi: ASGIApp = app  # type: ignore[assignment]
+    asgi: ASGIFramework = app
     if config.ssl_enabled and config.insecure_bind:
         asgi = https_redirect(asgi, settings.bind)
     servers = [
         worker_serve(
-            wrap_app(asgi, config.wsgi_max_body_size, "asgi"),  # type: ignore[arg-type]
+            ASGIWrapper(asgi),
             config,
             sockets=sockets,
             shutdown_trigger=shutdown_trigger,
@@ -173,17 +179,18 @@ async def serve_board(
         metrics_app = metrics_asgi(app.metrics_registry)
         servers.append(
             worker_serve(
-                wrap_app(metrics_app, mconfig.wsgi_max_body_size, "asgi"),  # type: ignore[arg-type]
+                ASGIWrapper(metrics_app),
                 mconfig,
                 sockets=metrics_sockets,
                 shutdown_trigger=shutdown.wait,
             )
         )
     log.info("Ticket Dash board at %s", board_url(config))
-    serving = asyncio.ensure_future(asyncio.gather(*servers))
-    stopping = asyncio.ensure_future(shutdown.wait())
+    serving: asyncio.Future[list[None]] = asyncio.ensure_future(asyncio.gather(*servers))
+    stopping: asyncio.Future[bool] = asyncio.ensure_future(shutdown.wait())
     try:
-        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        either: list[asyncio.Future[Any]] = [serving, stopping]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         if not serving.done():
             await asyncio.wait({serving}, timeout=HARD_STOP_SECONDS)
         if not serving.done():

@@ -186,11 +186,4 @@ PROBLEMS: tuple[Problem, ...] = (
     ),
 )
 
-AGENT_REPLIES = (
-    "Looking into it now.",
-    "Could you send a screenshot of the error?",
-    "We have restarted the service; please check again.",
-    "A field engineer is on the way.",
-)
-
 TAGS = ("noc", "vip", "monitoring", "after-hours", "follow-up")

@@ -116,11 +116,6 @@ def needs_first_response(ticket: Ticket) -> bool:
     return ticket["stats"]["first_responded_at"] is None
 
 
-def stat_time(ticket: Ticket, name: str) -> datetime | None:
-    value = ticket["stats"][name]
-    return None if value is None else parse_iso_datetime(value)
-
-
 def assign(ticket: Ticket, agent_id: int, at: datetime) -> None:
     stats = ticket["stats"]
     ticket["responder_id"] = agent_id

@@ -87,7 +87,6 @@ class RateBudget:
         self._spent_since_server = 0
         self._in_flight = 0
         self.rate_limited = 0  # 429s seen
-        self.waited_seconds = 0.0
 
     def minutes_for(self, *, list_calls: int = 0, views: int = 0, credits: int = 0) -> float:
         """Minutes this budget needs, at best, to send that many calls costing `credits`."""
@@ -116,7 +115,6 @@ class RateBudget:
     ) -> None:
         """Wait until the request fits, then count it as sent."""
         while (wait := self.wait_needed(kind, credits, reserve, reserve_calls)) > 0:
-            self.waited_seconds += wait
             await self.clock.sleep(wait)
         now = self.clock.monotonic()
         self.overall.add(now, credits)

@@ -78,7 +78,10 @@ class FreshserviceSource:
         return max(1, self.settings.max_concurrency - 1)
 
     def _write_status(self, sync: TicketSync | None, client: FreshserviceClient | None) -> None:
-        counts: dict[str, int] = {"active": len(self.files.ids()), "archived": self.files.archived}
+        counts: dict[str, float] = {
+            "active": len(self.files.ids()),
+            "archived": self.files.archived,
+        }
         if sync is not None:
             counts["stats_pending"] = len(sync.pending_stats)
         if client is not None:

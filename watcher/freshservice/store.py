@@ -21,7 +21,6 @@ from app.contract.reading import read_ticket_json, ticket_ids
 class TicketFiles:
     def __init__(self, tickets_dir: Path) -> None:
         self.dir = tickets_dir
-        self.written = 0
         self.archived = 0
         self._requester_of: dict[int, int] | None = None
 
@@ -66,7 +65,6 @@ class TicketFiles:
         self.dir.mkdir(parents=True, exist_ok=True)
         changed = write_json_atomic(self.path(ticket["id"]), ticket)
         retire_legacy_file(self.dir, ticket["id"])  # the .json supersedes a legacy .txt
-        self.written += changed
         self._remember(ticket)
         return changed
 
