@@ -87,14 +87,14 @@ def cold_start(
 
 
 def import_time() -> float:
-    """Seconds for a bare `python -c 'import app'` (part of every cold start)."""
+    """Seconds for a bare `python -c "import app.web.serve"` (part of every cold start)."""
     import subprocess
 
     from common import ROOT
 
     t0 = time.monotonic()
     subprocess.run(
-        [sys.executable, "-c", "import app, app.serve, hypercorn.asyncio"],
+        [sys.executable, "-c", "import app.web.serve, hypercorn.asyncio"],
         cwd=ROOT,
         check=True,
         timeout=60,

@@ -1,4 +1,4 @@
-// The board's texts, the same as app/render.py produces for the first paint.
+// The board's texts, the same as app/web/render.py produces for the first paint.
 // tests/test_page_render.py runs both sides over one table of cases.
 (function (root) {
   "use strict";
@@ -52,7 +52,7 @@
   function parseIso(text) {
     if (typeof text !== "string" || !text) return null;
     var s = text.trim();
-    // A time without a zone is UTC (the watcher writes UTC), as in app/render.py.
+    // A time without a zone is UTC (the watcher writes UTC), as in app/web/render.py.
     if (!/(Z|[+-]\d\d:?\d\d)$/i.test(s)) s += "Z";
     var ms = Date.parse(s);
     return isNaN(ms) ? null : ms / 1000;
