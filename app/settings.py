@@ -110,6 +110,10 @@ class Settings:
     max_file_bytes: int = _setting(
         2_000_000, "Ticket files larger than this are counted as malformed."
     )
+    read_stall_seconds: float = _setting(
+        5.0,
+        "A read of tickets/ or mappings/ taking longer than this is reported (`/healthz` 503, the page) as a stalled folder.",
+    )
 
     # --- the simulated helpdesk -------------------------------------------------------------
     demo_dir: Path = _setting(

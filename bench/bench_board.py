@@ -4,7 +4,7 @@
 
 (a) cold start: `python -m app` started → first `snapshot` event read by an SSE client (the
     client retries the connection every 5 ms); also LiveState.load() + snapshot_event() in-process.
-(b) one changed file: LiveState.apply_paths() for one rewritten file with all tickets loaded and
+(b) one changed file: LiveState.apply_paths_inline() for one rewritten file with all tickets loaded and
     one subscriber (so the patch is encoded), in-process; and end to end, os.replace of the file →
     the patch read by an SSE client over loopback (this includes the watchfiles debounce).
 (c) the bytes of that one-ticket patch: the SSE event, and on the wire (HTTP chunk framing too).
@@ -140,7 +140,7 @@ def in_process(
             if prof:
                 prof.enable()
             t0 = time.perf_counter()
-            live.apply_paths([path])
+            live.apply_paths_inline([path])
             dt = time.perf_counter() - t0
             if prof:
                 prof.disable()

@@ -45,7 +45,7 @@ def test_board_and_watcher_agree_on_which_files_are_tickets(folders):
     odd_folder(tickets)
     board_ids = TicketFolder(tickets, 2_000_000).changed_since_last_scan()
     watcher_ids = TicketFiles(tickets).ids()
-    assert board_ids == watcher_ids == {1, 2, 3}
+    assert board_ids == watcher_ids == {1, 2, 3, 7, 8, 9}
 
 
 async def test_the_board_shows_exactly_those_tickets_and_a_fifo_does_not_hang_it(folders):
@@ -55,6 +55,11 @@ async def test_the_board_shows_exactly_those_tickets_and_a_fifo_does_not_hang_it
     await asyncio.wait_for(asyncio.to_thread(live.load), 5)
     shown = {row["id"] for rows in live.visible_rows(RowFilter()).values() for row in rows}
     assert shown == {1, 2, 3}
+    assert live.folder.malformed.reasons == {
+        "7.json": "is a folder",
+        "8.json": "is a symbolic link",
+        "9.json": "is a FIFO (named pipe), not a file",
+    }
 
 
 def test_archiving_a_ticket_moves_its_legacy_txt_too_so_it_cannot_come_back(folders):

@@ -168,7 +168,7 @@ async def test_rescan_catches_a_change_the_watcher_missed(folders):
         live._stop.set()  # the watcher stops: only the rescan can see the next file
         await asyncio.sleep(0.1)
         write_ticket(folders[0], 5)
-        assert live.rescan() == 1
+        await live.rescan()
         assert 5 in live.board.rows
 
 

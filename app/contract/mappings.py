@@ -33,13 +33,22 @@ def parse_mapping(text: str) -> dict[int, str]:
     return names
 
 
+def read_mapping_checked(path: Path) -> dict[int, str] | None:
+    """The names in one mapping file; None when it is absent; UnreadableFile (with the reason)
+    when it is not a regular file or too large."""
+    try:
+        raw, _ = read_regular_file(path, MAX_MAPPING_BYTES)
+    except FileNotFoundError:
+        return None
+    return parse_mapping(raw.decode("utf-8", errors="replace"))
+
+
 def read_mapping(path: Path) -> dict[int, str]:
     """The names in one mapping file; {} when it is absent or unreadable."""
     try:
-        raw, _ = read_regular_file(path, MAX_MAPPING_BYTES)
-    except (FileNotFoundError, UnreadableFile):
+        return read_mapping_checked(path) or {}
+    except UnreadableFile:
         return {}
-    return parse_mapping(raw.decode("utf-8", errors="replace"))
 
 
 def mapping_bytes(names: dict[int, str]) -> bytes:

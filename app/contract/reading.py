@@ -44,7 +44,7 @@ def read_regular_file(path: Path | str, max_bytes: int) -> tuple[bytes, os.stat_
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise UnreadableFile("is not a regular file")
+            raise UnreadableFile(_not_regular(st.st_mode))
         if st.st_size > max_bytes:
             raise UnreadableFile(f"larger than {max_bytes} bytes")
         # os.read: a third of the cost of Path.read_bytes() per file (10,000 files at start).
@@ -61,6 +61,14 @@ def read_regular_file(path: Path | str, max_bytes: int) -> tuple[bytes, os.stat_
     if len(raw) > max_bytes:
         raise UnreadableFile(f"larger than {max_bytes} bytes")
     return raw, st
+
+
+def _not_regular(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "is a folder"
+    if stat.S_ISFIFO(mode):
+        return "is a FIFO (named pipe), not a file"
+    return "is not a regular file"
 
 
 def read_ticket_file(
@@ -99,7 +107,12 @@ def read_ticket_json(
 
 
 def scan_ticket_files(tickets_dir: Path) -> dict[str, tuple[int, int]]:
-    """Every ticket file name in the folder (regular files only) with its (mtime_ns, size)."""
+    """Every ticket file name in the folder with its (mtime_ns, size), as `lstat` sees it.
+
+    A name is what makes a ticket file; whether it can be read is the reader's question. So a
+    folder, a symlink or a FIFO named `<id>.json` is listed here too, and the board counts it as
+    malformed (visible on the page) rather than silently skipping it.
+    """
     found: dict[str, tuple[int, int]] = {}
     try:
         entries = os.scandir(tickets_dir)
@@ -110,8 +123,6 @@ def scan_ticket_files(tickets_dir: Path) -> dict[str, tuple[int, int]]:
             if not TICKET_NAME.match(entry.name):
                 continue
             try:
-                if not entry.is_file(follow_symlinks=False):
-                    continue
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue

@@ -60,14 +60,30 @@ class WatcherStatus:
         return status
 
 
+def read_status_checked(tickets_dir: Path) -> WatcherStatus | None:
+    """The status file's content; None when there is none; UnreadableFile (with the reason) when
+    it cannot be used."""
+    try:
+        raw, _ = read_regular_file(status_path(tickets_dir), MAX_STATUS_BYTES)
+    except FileNotFoundError:
+        return None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise UnreadableFile(f"not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise UnreadableFile("nested too deeply") from None
+    if not isinstance(data, dict):
+        raise UnreadableFile("does not hold a JSON object")
+    return WatcherStatus.from_json(data)
+
+
 def read_status(tickets_dir: Path) -> WatcherStatus | None:
     """The status file's content, or None when there is none or it cannot be read."""
     try:
-        raw, _ = read_regular_file(status_path(tickets_dir), MAX_STATUS_BYTES)
-        data = orjson.loads(raw)
-    except (FileNotFoundError, UnreadableFile, orjson.JSONDecodeError, RecursionError):
+        return read_status_checked(tickets_dir)
+    except UnreadableFile:
         return None
-    return WatcherStatus.from_json(data)
 
 
 def write_status(tickets_dir: Path, status: WatcherStatus) -> bool:

@@ -1,8 +1,10 @@
 """tickets/ as the board reads it: which tickets changed, and each one read safely.
 
-Which names are tickets, and what makes a file malformed, are the contract's (`app.contract`);
-here is what the board keeps between reads: what it last saw of each file (for the safety
-rescan) and the malformed files with their reasons (for the page's counter).
+Which names are tickets, and what makes a file malformed, are the contract's (`app.contract`).
+The reading is split in two so that the blocking part can run off the event loop:
+`read_ticket_files` only touches the disk (it runs in the reader thread); `TicketFolder.record`
+keeps the board's bookkeeping (what it last saw of each file, for the safety rescan, and the
+malformed files with their reasons, for the page's counter) and runs on the loop.
 """
 
 from __future__ import annotations
@@ -17,6 +19,44 @@ from app.contract.reading import read_ticket_file, scan_ticket_files
 from app.contract.ticket import MalformedTicket, Ticket
 
 log = logging.getLogger("ticket_dash.folder")
+
+Seen = dict[str, tuple[int, int]]  # file name → (mtime_ns, size)
+
+
+@dataclass(frozen=True, slots=True)
+class FileRead:
+    """What reading one ticket file found: a ticket, a reason it is malformed, or nothing."""
+
+    name: str
+    ticket: Ticket | None = None
+    reason: str | None = None  # set: malformed
+    stat: tuple[int, int] | None = None  # (mtime_ns, size) of a good file
+
+
+def read_ticket_files(
+    tickets_dir: Path, ident: int, max_bytes: int, known: Seen | None = None
+) -> list[FileRead]:
+    """Read every name ticket `ident` may have (`.json`, then `.txt`). Disk only, no state.
+
+    `known` skips names a scan did not see (cold start: half the opens would otherwise be for
+    absent `.txt` files).
+    """
+    found: list[FileRead] = []
+    for suffix in TICKET_SUFFIXES:
+        name = ticket_file_name(ident, suffix)
+        if known is not None and name not in known:
+            continue
+        try:
+            ticket, st = read_ticket_file(os.path.join(tickets_dir, name), ident, max_bytes)
+        except FileNotFoundError:
+            found.append(FileRead(name))
+        except MalformedTicket as exc:
+            found.append(FileRead(name, reason=str(exc)))
+        except Exception as exc:  # one guard: nothing in a file may stop the reading
+            found.append(FileRead(name, reason=f"cannot be read ({exc.__class__.__name__})"))
+        else:
+            found.append(FileRead(name, ticket, stat=(st.st_mtime_ns, st.st_size)))
+    return found
 
 
 @dataclass
@@ -46,42 +86,44 @@ class TicketFolder:
     tickets_dir: Path
     max_file_bytes: int
     malformed: Malformed = field(default_factory=Malformed)
-    # what we last saw of each ticket file: (mtime_ns, size), for the safety rescan
-    seen: dict[str, tuple[int, int]] = field(default_factory=dict)
+    seen: Seen = field(default_factory=dict)  # what the last scan or read saw, for the rescan
 
-    def changed_since_last_scan(self) -> set[int]:
-        """Ticket ids whose files appeared, vanished or changed (mtime or size) since last look."""
-        now = scan_ticket_files(self.tickets_dir)
-        changed = {n for n in now.keys() | self.seen.keys() if now.get(n) != self.seen.get(n)}
-        self.seen = now
+    def scan(self) -> Seen:
+        """Every ticket file now (disk only: safe to call from the reader thread)."""
+        return scan_ticket_files(self.tickets_dir)
+
+    def changed_in(self, scanned: Seen) -> set[int]:
+        """Ticket ids whose files appeared, vanished or changed since the last look."""
+        changed = {
+            n for n in scanned.keys() | self.seen.keys() if scanned.get(n) != self.seen.get(n)
+        }
+        self.seen = scanned
         return {i for n in changed if (i := ticket_id_of_name(n)) is not None}
 
-    def read(self, ident: int, *, known_only: bool = False) -> tuple[Ticket | None, bool]:
-        """The ticket with this id as the folder holds it now (None: no readable file).
+    def changed_since_last_scan(self) -> set[int]:
+        """`changed_in(scan())`, inline: for the cold start and tests, not for a serving loop."""
+        return self.changed_in(self.scan())
 
-        Returns (ticket, malformed_changed). The `.json` file wins over `.txt`; a bad `.json`
-        next to a good `.txt` still counts as malformed. `known_only` skips names the last scan
-        did not see (cold start: half the opens would otherwise be for absent `.txt` files).
-        """
+    def record(self, reads: list[FileRead]) -> tuple[Ticket | None, bool]:
+        """The ticket these reads found (`.json` wins over `.txt`) and whether the malformed
+        files changed. A bad `.json` next to a good `.txt` still counts as malformed."""
         changed = False
         result: Ticket | None = None
-        for suffix in TICKET_SUFFIXES:
-            name = ticket_file_name(ident, suffix)
-            if known_only and name not in self.seen:
+        for read in reads:
+            if read.reason is not None:
+                changed |= self.malformed.note(read.name, read.reason)
                 continue
-            try:
-                ticket, st = read_ticket_file(
-                    os.path.join(self.tickets_dir, name), ident, self.max_file_bytes
-                )
-            except FileNotFoundError:
-                changed |= self.malformed.clear(name)
-                self.seen.pop(name, None)
+            changed |= self.malformed.clear(read.name)
+            if read.ticket is None:
+                self.seen.pop(read.name, None)
                 continue
-            except MalformedTicket as exc:
-                changed |= self.malformed.note(name, str(exc))
-                continue
-            self.seen[name] = (st.st_mtime_ns, st.st_size)
-            changed |= self.malformed.clear(name)
+            if read.stat is not None:
+                self.seen[read.name] = read.stat
             if result is None:
-                result = ticket
+                result = read.ticket
         return result, changed
+
+    def read(self, ident: int, *, known_only: bool = False) -> tuple[Ticket | None, bool]:
+        """Read and record one ticket inline (cold start and tests)."""
+        known = self.seen if known_only else None
+        return self.record(read_ticket_files(self.tickets_dir, ident, self.max_file_bytes, known))

@@ -15,18 +15,12 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from app.contract.layout import (
-    MAPPING_FILES,
-    is_status_path,
-    mapping_kind,
-    status_path,
-    ticket_id_of,
-    ticket_path,
-)
 from app.contract.mappings import Names
-from app.contract.status import WatcherStatus, read_status
+from app.contract.status import WatcherStatus
 from app.live.board import Board
-from app.live.folder import TicketFolder
+from app.live.folder import TicketFolder, read_ticket_files
+from app.live.inputs import InputBatch, InputReads, malformed_name, read_inputs
+from app.live.reader import BlockingReader
 from app.live.watch import watch_folders
 from app.rules.categorise import SECTIONS, SectionRules
 from app.rules.filters import RowFilter
@@ -66,17 +60,36 @@ class LiveState:
         self._clock_changed = asyncio.Event()
         self._sections_json: dict[RowFilter, tuple[int, str]] = {}
         self.watching = asyncio.Event()  # set once watchfiles is watching (tests wait on it)
+        self.reader = BlockingReader(
+            settings.read_stall_seconds, on_stall_change=self.publish_status
+        )
+        self.watch_problem: str | None = "not started"  # None while the folder watch is live
+        self._rescan_now = asyncio.Event()
 
     # -- life cycle ------------------------------------------------------------------------
     def load(self) -> None:
-        """Read every mapping and ticket file once (cold start)."""
-        self.names = Names.load(self.mappings_dir)
+        """Read every mapping and ticket file once (cold start, before serving).
+
+        Before serving nothing else runs on the loop, so reading inline is fastest (a thread only
+        adds GIL hand-offs with the server's own start-up); the reads are the same guarded ones
+        the running board uses, so the board starts whatever state tickets/ is in.
+        """
+        self.names = Names()
         self.board = Board(self._row_context())
         self._sections_json.clear()
-        self.watcher_status = read_status(self.tickets_dir)
+        batch = InputBatch.everything()
+        batch.scan = False
+        reads = read_inputs(
+            batch, self.tickets_dir, self.mappings_dir, self.settings.max_file_bytes, {}
+        )
         now = self.clock()
+        self._apply_names_and_status(reads)
+        self.board.refresh_all(now, self._row_context())
         for ident in sorted(self.folder.changed_since_last_scan()):
-            ticket, _ = self.folder.read(ident, known_only=True)
+            files = read_ticket_files(
+                self.tickets_dir, ident, self.settings.max_file_bytes, known=self.folder.seen
+            )
+            ticket, _ = self.folder.record(files)
             if ticket is not None:
                 self.board.put(ticket, now)
         self.loaded = True
@@ -102,7 +115,7 @@ class LiveState:
         ]
 
     async def stop(self) -> None:
-        """End the streams and the background tasks."""
+        """End the streams and the background tasks; safe to call twice."""
         self.hub.close()
         self._stop.set()
         self._clock_changed.set()
@@ -112,6 +125,8 @@ class LiveState:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        self.reader.close()
+        self.watch_problem = "stopped"
 
     @property
     def running_tasks(self) -> list[asyncio.Task[None]]:
@@ -157,6 +172,7 @@ class LiveState:
             "server_time": self.clock(),
             "watcher": self.watcher_json(),
             "malformed": self.folder.malformed.to_json(),
+            "problem": self.problem(),
             "stale_after_seconds": self.settings.stale_after_seconds,
             "view": view.to_json(),
             "version": self.asset_version,
@@ -167,7 +183,14 @@ class LiveState:
             "server_time": self.clock(),
             "watcher": self.watcher_json(),
             "malformed": self.folder.malformed.to_json(),
+            "problem": self.problem(),
         }
+
+    def problem(self) -> str | None:
+        """Why the board may not be seeing changes right now, in words; None when it is."""
+        if self.reader.stalled:
+            return "the ticket folder is not answering (stalled disk or network filesystem?)"
+        return self.watch_problem
 
     def watcher_json(self) -> dict[str, Any] | None:
         if self.watcher_status is None:
@@ -183,38 +206,84 @@ class LiveState:
         }
 
     # -- applying changes --------------------------------------------------------------------
-    def apply_paths(self, paths: Iterable[Path]) -> None:
-        """Bring the board up to date with these changed paths and publish what changed."""
-        ticket_ids: set[int] = set()
-        mapping_changed = status_changed = False
-        for path in paths:
-            ident = ticket_id_of(path, self.tickets_dir)
-            if ident is not None:
-                ticket_ids.add(ident)
-            elif is_status_path(path, self.tickets_dir):
-                status_changed = True
-            elif (kind := mapping_kind(path, self.mappings_dir)) is not None:
-                mapping_changed |= self.names.reload(self.mappings_dir, kind)
+    async def apply_paths(self, paths: Iterable[Path]) -> None:
+        """Bring the board up to date with these changed paths and publish what changed.
+
+        The files are read in the reader thread (a stalled disk never blocks the loop); the
+        board changes on the loop."""
+        await self.apply_batch(InputBatch.of(paths, self.tickets_dir, self.mappings_dir))
+
+    async def apply_batch(self, batch: InputBatch) -> None:
+        seen = dict(self.folder.seen) if batch.scan else {}
+        max_bytes = self.settings.max_file_bytes
+        reads = await self.reader.call(
+            lambda: read_inputs(batch, self.tickets_dir, self.mappings_dir, max_bytes, seen)
+        )
+        self.apply_reads(reads)
+
+    def apply_paths_inline(self, paths: Iterable[Path]) -> None:
+        """`apply_paths` reading on the calling thread: for benchmarks and tests, not a server."""
+        batch = InputBatch.of(paths, self.tickets_dir, self.mappings_dir)
+        self.apply_reads(
+            read_inputs(
+                batch, self.tickets_dir, self.mappings_dir, self.settings.max_file_bytes, {}
+            )
+        )
+
+    def apply_reads(self, reads: InputReads) -> None:
+        """Apply what was read; whatever fails on the way, every change already applied to the
+        board is published (a TV must never miss a change that a new TV would see)."""
         now = self.clock()
         changes: list[Change] = []
-        malformed_changed = False
-        for ident in sorted(ticket_ids):
-            ticket, bad = self.folder.read(ident)
-            malformed_changed |= bad
-            change = self.board.put(ticket, now) if ticket else self.board.drop(ident)
-            if change is not None:
-                changes.append(change)
-        if mapping_changed:
-            changes.extend(self.board.refresh_all(now, self._row_context()))
-        if status_changed:
-            fresh = read_status(self.tickets_dir)
-            status_changed = fresh != self.watcher_status
-            self.watcher_status = fresh
-        self.publish(changes, now)
-        if status_changed or malformed_changed:
-            self.hub.publish_all(lambda: encode_event("status", self.status()))
-        if ticket_ids:
-            self._clock_changed.set()
+        news = False  # the status line (watcher status, malformed files) changed
+        try:
+            if reads.scanned is not None:
+                self.folder.changed_in(reads.scanned)
+            for ident, files in reads.tickets.items():
+                ticket, bad = self.folder.record(files)
+                news |= bad
+                change = self.board.put(ticket, now) if ticket else self.board.drop(ident)
+                if change is not None:
+                    changes.append(change)
+            names_changed, status_news = self._apply_names_and_status(reads)
+            news |= status_news
+            if names_changed:
+                changes.extend(self.board.refresh_all(now, self._row_context()))
+        finally:
+            self.publish(changes, now)
+            if news:
+                self.publish_status()
+            if reads.tickets:
+                self._clock_changed.set()
+
+    def _apply_names_and_status(self, reads: InputReads) -> tuple[bool, bool]:
+        """(names changed, status line changed)."""
+        names_changed = news = False
+        malformed = self.folder.malformed
+        for kind, outcome in reads.mappings.items():
+            name = malformed_name(kind)
+            if outcome.reason is not None:
+                news |= malformed.note(name, outcome.reason)
+                continue  # keep the names we had: a half-edited file must not blank the board
+            news |= malformed.clear(name)
+            fresh = outcome.value or {}
+            if fresh != getattr(self.names, kind):
+                setattr(self.names, kind, fresh)
+                names_changed = True
+        if reads.status is not None:
+            name = malformed_name("status")
+            if reads.status.reason is not None:
+                news |= malformed.note(name, reads.status.reason)
+                fresh_status = None
+            else:
+                news |= malformed.clear(name)
+                fresh_status = reads.status.value
+            news |= fresh_status != self.watcher_status
+            self.watcher_status = fresh_status
+        return names_changed, news
+
+    def publish_status(self) -> None:
+        self.hub.publish_all(lambda: encode_event("status", self.status()))
 
     def publish(self, changes: list[Change], now: float) -> None:
         if changes:
@@ -234,33 +303,41 @@ class LiveState:
     # -- background tasks --------------------------------------------------------------------
     async def _watch_task(self) -> None:
         async for paths in watch_folders(
-            [self.tickets_dir, self.mappings_dir], self.settings, self._stop, self.watching
+            [self.tickets_dir, self.mappings_dir],
+            self.settings,
+            self._stop,
+            self.watching,
+            self.reader.call,
+            on_started=self._rescan_now.set,
+            on_problem=self._set_watch_problem,
         ):
             try:
-                self.apply_paths(paths)
+                await self.apply_paths(paths)
             except Exception:  # never let one bad batch end the watcher
                 log.exception("could not apply a change batch; the rescan will retry")
 
+    def _set_watch_problem(self, problem: str | None) -> None:
+        if problem != self.watch_problem:
+            self.watch_problem = problem
+            self.publish_status()
+
     async def _rescan_task(self) -> None:
-        """Catch what the watcher missed (polling mode drops same-second changes)."""
+        """Catch what the watcher missed (polling mode drops same-second changes), and read
+        everything again whenever the watch (re)starts."""
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.settings.rescan_seconds)
+                await asyncio.wait_for(self._rescan_now.wait(), self.settings.rescan_seconds)
+            self._rescan_now.clear()
             if self._stop.is_set():
                 return
             try:
-                self.rescan()
+                await self.rescan()
             except Exception:
                 log.exception("rescan failed; trying again next time")
 
-    def rescan(self) -> int:
-        """Re-read ticket files whose mtime/size changed, plus names and status. Returns count."""
-        changed = self.folder.changed_since_last_scan()
-        paths = [ticket_path(self.tickets_dir, i) for i in changed]
-        paths.append(status_path(self.tickets_dir))
-        paths += [self.mappings_dir / name for name in MAPPING_FILES.values()]
-        self.apply_paths(paths)
-        return len(changed)
+    async def rescan(self) -> None:
+        """Re-read ticket files whose mtime/size changed, plus every name and the status."""
+        await self.apply_batch(InputBatch.everything())
 
     async def _clock_task(self) -> None:
         """Wake exactly when the next SLA threshold passes, and publish what changed."""

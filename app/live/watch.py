@@ -1,8 +1,17 @@
-"""watchfiles, tuned for a wallboard: ~10 ms from a write to a batch of changed paths.
+"""watchfiles, tuned for a wallboard (~10 ms from a write to a batch), and a watch that heals.
 
 The defaults (debounce 1600 ms, step 50 ms) would add noticeable delay; an atomic replace arrives
-as an "added" event, so all change kinds are treated alike: the path is simply re-read. A folder
-that does not exist yet is waited for (the watcher may create tickets/ after the board starts).
+as an "added" event, so all change kinds are treated alike: the path is simply re-read.
+
+inotify watches an inode, not a path: when tickets/ is deleted and made again, renamed away and
+back, or a filesystem is mounted over it, the old watch goes on watching something else and the
+board would silently stop seeing changes. So each folder's identity (device and inode) is checked
+every `IDENTITY_CHECK_SECONDS`; when one changed, appeared or vanished, the watch is started
+again and `on_started` is called, so the caller rescans everything (files may have changed in the
+gap; the first start closes the gap after the cold start the same way). A folder that does not
+exist yet is waited for. `on_problem` is told, in words, whenever the watch is not
+live (None once it is), so `/healthz` can say so. The stat calls go through `run_blocking`
+(the board's reader thread), never on the event loop.
 """
 
 from __future__ import annotations
@@ -10,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from watchfiles import awatch
 
@@ -20,45 +31,112 @@ from app.settings import Settings
 
 log = logging.getLogger("ticket_dash.watch")
 
+IDENTITY_CHECK_SECONDS = 0.25
+RETRY_SECONDS = 0.5
+
+Identity = tuple[int, int] | None  # (st_dev, st_ino) of a folder, None when it is not one
+RunBlocking = Callable[[Callable[[], Any]], Awaitable[Any]]
+
 
 def _interesting(_change: object, path: str) -> bool:
     name = Path(path).name
     return not is_temporary(name) and (name == STATUS_FILE_NAME or not name.startswith("."))
 
 
+def folder_identities(folders: list[Path]) -> list[Identity]:
+    """Each folder's (device, inode), or None where there is no folder. Blocking: stat calls."""
+    found: list[Identity] = []
+    for folder in folders:
+        try:
+            st = os.stat(folder)
+        except OSError:
+            found.append(None)
+            continue
+        found.append((st.st_dev, st.st_ino) if os.path.isdir(folder) else None)
+    return found
+
+
 async def watch_folders(
-    folders: list[Path], settings: Settings, stop: asyncio.Event, ready: asyncio.Event
+    folders: list[Path],
+    settings: Settings,
+    stop: asyncio.Event,
+    ready: asyncio.Event,
+    run_blocking: RunBlocking,
+    on_started: Callable[[], None] = lambda: None,
+    on_problem: Callable[[str | None], None] = lambda _: None,
 ) -> AsyncIterator[set[Path]]:
     """Yield sets of changed paths until `stop` is set."""
+    first = True
     while not stop.is_set():
-        existing = [f for f in folders if f.is_dir()]
+        identities: list[Identity] = await run_blocking(lambda: folder_identities(folders))
+        existing = [f for f, i in zip(folders, identities, strict=True) if i is not None]
+        missing = [f for f, i in zip(folders, identities, strict=True) if i is None]
         if not existing:
-            log.warning("waiting for %s to exist", ", ".join(map(str, folders)))
+            on_problem(f"waiting for {', '.join(map(str, folders))} to exist")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 5)
+                await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
             continue
-        missing = len(existing) < len(folders)
+        restart = asyncio.Event()
+        checker = asyncio.create_task(
+            _watch_identities(folders, identities, restart, stop, run_blocking),
+            name="ticket-dash-watch-identity",
+        )
         try:
             watcher = awatch(
                 *existing,
                 watch_filter=_interesting,
                 debounce=settings.watch_debounce_ms,
                 step=settings.watch_step_ms,
-                stop_event=stop,
+                stop_event=restart,
                 recursive=False,
                 force_polling=settings.watch_force_polling,
-                yield_on_timeout=missing,
-                rust_timeout=5000 if missing else 0,
             )
             # RustNotify starts watching inside the first __anext__, before its first await;
-            # call_soon fires right after that, so `ready` means "changes are seen now".
-            asyncio.get_running_loop().call_soon(ready.set)
+            # call_soon fires right after that, so these run when "changes are seen now".
+            loop = asyncio.get_running_loop()
+            loop.call_soon(ready.set)
+            loop.call_soon(on_started)
+            problem = f"waiting for {', '.join(map(str, missing))} to exist" if missing else None
+            loop.call_soon(on_problem, problem)
+            if not first:
+                log.warning("watching %s again", ", ".join(map(str, existing)))
+            first = False
             async for changes in watcher:
                 if changes:
                     yield {Path(p) for _kind, p in changes}
-                if missing and any(f.is_dir() for f in folders if f not in existing):
-                    break  # a folder appeared: watch it too
-        except FileNotFoundError:
-            log.warning("a watched folder vanished; watching again")
+        except Exception as exc:  # a folder vanished under the watch, or the OS refused it
+            on_problem(f"the folder watch failed ({exc.__class__.__name__}); starting it again")
+            log.warning("the folder watch failed (%s); starting it again", exc)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 1)
+                await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
+        finally:
+            checker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await checker
+        if not stop.is_set():
+            on_problem("a watched folder was replaced; watching it again")
+
+
+async def _watch_identities(
+    folders: list[Path],
+    identities: list[Identity],
+    restart: asyncio.Event,
+    stop: asyncio.Event,
+    run_blocking: RunBlocking,
+) -> None:
+    """Set `restart` when the board must stop, or a folder was replaced, appeared or vanished."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), IDENTITY_CHECK_SECONDS)
+        if stop.is_set():
+            break
+        now = await run_blocking(lambda: folder_identities(folders))
+        if now != identities:
+            log.warning(
+                "a watched folder was replaced, appeared or vanished: %s",
+                ", ".join(
+                    str(f) for f, a, b in zip(folders, identities, now, strict=True) if a != b
+                ),
+            )
+            break
+    restart.set()

@@ -31,8 +31,11 @@ def health(live: LiveState) -> tuple[bool, dict[str, Any]]:
     age = seconds_since_sync(live)
     body: dict[str, Any] = {"status": "ok", "seconds_since_sync": age}
     stale_after = live.settings.stale_after_seconds
+    problem = live.problem()
     if live.hub.closed:
         reason = "shutting down"
+    elif problem is not None:
+        reason = problem
     elif live.watcher_status is None:
         reason = "no watcher status file"
     elif live.watcher_status.last_error:

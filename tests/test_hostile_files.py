@@ -1,0 +1,188 @@
+"""Nothing in tickets/ or mappings/ can freeze, blind or stop the board (issue #9).
+
+Special files, a read that hangs, the folder deleted and made again, a status file nested
+absurdly deep: the board keeps answering every TV, says what is wrong, and picks up changes again
+by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import threading
+import time
+
+import httpx
+import pytest
+from factories import ticket_json, write_ticket
+from httpx_sse import aconnect_sse
+from server import serving
+from sse_parse import EventReader
+
+from app import create_app
+from app.contract.atomic import write_json_atomic
+from app.contract.status import WatcherStatus, write_status
+from app.contract.times import utc_now_iso
+from app.live import inputs
+from app.settings import load_settings
+
+NESTED = "[" * 200_000 + "]" * 200_000  # deeper than any JSON parser's recursion limit
+
+
+async def timed_get(client: httpx.AsyncClient, url: str) -> tuple[int, float]:
+    started = time.monotonic()
+    response = await client.get(url)
+    return response.status_code, time.monotonic() - started
+
+
+@contextlib.asynccontextmanager
+async def sse(url: str):
+    async with (
+        httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=10.0)) as client,
+        aconnect_sse(client, "GET", url) as source,
+    ):
+        yield source.aiter_sse()
+
+
+async def next_of(events, kind: str, timeout: float = 5.0):
+    async with asyncio.timeout(timeout):
+        async for event in events:
+            if event.event == kind:
+                return event.json()
+    raise AssertionError(f"the stream ended before a {kind} event")
+
+
+async def test_a_fifo_named_like_a_ticket_or_the_status_file_freezes_nothing(folders):
+    tickets, mappings = folders
+    write_ticket(tickets, 1)
+    os.mkfifo(tickets / "79.json")
+    os.mkfifo(tickets / ".watcher.json")
+    os.mkfifo(mappings / "agents.txt")
+    with serving(tickets, mappings) as server:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            for path in ("/", "/api/tickets", "/healthz"):
+                status, seconds = await timed_get(client, server.url + path)
+                assert status == (503 if path == "/healthz" else 200)
+                assert seconds < 1.0
+            board = (await client.get(server.url + "/api/tickets")).json()
+        assert [r["id"] for r in board["sections"]["open"]] == [1]
+        assert board["malformed"]["files"] == [".watcher.json", "79.json", "mappings/agents.txt"]
+        async with sse(server.url + "/events") as events:
+            await next_of(events, "snapshot")
+            write_ticket(tickets, 2)  # the board still sees changes
+            assert [r["id"] for r in (await next_of(events, "patch"))["upsert"]] == [2]
+
+
+async def test_a_read_that_hangs_blocks_no_tv_and_its_change_arrives_when_it_returns(
+    folders, monkeypatch
+):
+    """A stalled network filesystem: the read of one file does not return. The board keeps
+    serving, /healthz says the folder is not answering, and nothing is lost when it answers."""
+    tickets, mappings = folders
+    write_ticket(tickets, 1)
+    release = threading.Event()
+    real_read = inputs.read_ticket_files
+
+    def read_that_hangs_for_ticket_80(tickets_dir, ident, max_bytes, known=None):
+        if ident == 80:
+            release.wait(10)  # the kernel does not answer
+        return real_read(tickets_dir, ident, max_bytes, known)
+
+    monkeypatch.setattr(inputs, "read_ticket_files", read_that_hangs_for_ticket_80)
+    settings = load_settings(
+        {"tickets_dir": tickets, "mappings_dir": mappings, "read_stall_seconds": 0.3}, environ={}
+    )
+    app = create_app(settings)
+    async with app.test_app() as test_app:
+        live = app.live
+        await asyncio.wait_for(live.watching.wait(), 5)
+        client = test_app.test_client()
+        async with client.request("/events") as connection:
+            await connection.send_complete()
+            events = EventReader(connection)
+            await events.next_of("snapshot")
+            write_ticket(tickets, 80)
+            status = await events.next_of("status", timeout=3)
+            assert "not answering" in status["problem"]
+            started = time.monotonic()
+            health = await client.get("/healthz")
+            assert time.monotonic() - started < 0.1
+            assert health.status_code == 503
+            assert "not answering" in (await health.get_json())["reason"]
+            assert (await client.get("/api/tickets")).status_code == 200
+            release.set()
+            patch = await events.next_of("patch", timeout=5)
+            assert [r["id"] for r in patch["upsert"]] == [80]
+            await connection.disconnect()
+        write_status(tickets, WatcherStatus(source="test", last_success=utc_now_iso()))
+        async with asyncio.timeout(5):
+            while (await client.get("/healthz")).status_code != 200:
+                await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("how", ["deleted and made again", "renamed away and back"])
+async def test_the_watch_heals_when_the_folder_is_replaced(folders, tmp_path, how):
+    tickets, mappings = folders
+    write_ticket(tickets, 1)
+    write_status(tickets, WatcherStatus(source="test", last_success=utc_now_iso()))
+    with serving(tickets, mappings) as server:
+        async with sse(server.url + "/events") as events, httpx.AsyncClient() as client:
+            await next_of(events, "snapshot")
+            if how == "deleted and made again":
+                shutil.rmtree(tickets)
+                await asyncio.sleep(0.6)  # the board notices the folder is gone
+                health = (await client.get(server.url + "/healthz")).json()
+                assert health["status"] == "unhealthy"
+                assert "to exist" in health["reason"]
+                tickets.mkdir()
+            else:
+                os.rename(tickets, tmp_path / "elsewhere")
+                await asyncio.sleep(0.6)
+                os.rename(tmp_path / "elsewhere", tickets)
+            write_status(tickets, WatcherStatus(source="test", last_success=utc_now_iso()))
+            written = time.monotonic()
+            write_ticket(tickets, 2, subject="after the folder came back")
+            async with asyncio.timeout(5):
+                while True:
+                    patch = await next_of(events, "patch")
+                    if any(r["id"] == 2 for r in patch["upsert"]):
+                        break
+            assert time.monotonic() - written < 1.0
+            async with asyncio.timeout(3):
+                while (await client.get(server.url + "/healthz")).status_code != 200:
+                    await asyncio.sleep(0.05)
+
+
+def test_a_status_file_nested_absurdly_deep_does_not_stop_the_board_starting(folders):
+    tickets, mappings = folders
+    write_ticket(tickets, 1)
+    (tickets / ".watcher.json").write_text(NESTED)
+    with serving(tickets, mappings) as server:
+        board = httpx.get(server.url + "/api/tickets", timeout=5).json()
+        assert [r["id"] for r in board["sections"]["open"]] == [1]
+        assert board["malformed"]["files"] == [".watcher.json"]
+        assert board["watcher"] is None
+
+
+async def test_a_ticket_change_beside_a_broken_status_file_is_published(folders):
+    """Both land in one batch: the ticket is applied and every TV gets it."""
+    tickets, mappings = folders
+    settings = load_settings({"tickets_dir": tickets, "mappings_dir": mappings}, environ={})
+    app = create_app(settings)
+    async with app.test_app() as test_app:
+        await asyncio.wait_for(app.live.watching.wait(), 5)
+        client = test_app.test_client()
+        async with client.request("/events") as connection:
+            await connection.send_complete()
+            events = EventReader(connection)
+            await events.next_of("snapshot")
+            (tickets / ".watcher.json").write_text(NESTED)
+            write_json_atomic(tickets / "5.json", ticket_json(5))
+            patch = await events.next_of("patch")
+            assert [r["id"] for r in patch["upsert"]] == [5]
+            await connection.disconnect()
+        snap = await (await client.get("/api/tickets")).get_json()
+        assert [r["id"] for r in snap["sections"]["open"]] == [5]
+        assert ".watcher.json" in snap["malformed"]["files"]
