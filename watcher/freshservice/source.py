@@ -1,8 +1,9 @@
 """`FreshserviceSource`: the cycle loop, the status file, stopping cleanly.
 
 A cycle is a full reconciliation when none has completed yet (or on `--reconcile`, or every
-`reconcile_minutes`), else an incremental poll. The resume state (cursor, last reconciliation)
-lives in tickets/.watcher.json, so a restart continues with a poll.
+`reconcile_minutes`), else an incremental poll. The resume state (cursor, last reconciliation;
+in `extra` the single-ticket views still owed) lives in tickets/.watcher.json, so a restart
+continues with a poll and does not forget what it owes.
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ class FreshserviceSource:
         counts: dict[str, int] = {"active": len(self.files.ids()), "archived": self.files.archived}
         if sync is not None:
             counts["stats_pending"] = len(sync.pending_stats)
+            counts["views_pending"] = len(sync.pending_views)
+            self.status.extra.update(sync.resume_state())
         if client is not None:
             counts["api_calls"] = client.calls
             counts["api_credits"] = client.credits
@@ -130,6 +133,7 @@ class FreshserviceSource:
                 self.settings,
                 self.clock,
             )
+            sync.resume(self.status.extra)
             if once:
                 return await self._run_once(stop, sync, client, reconcile)
             return await self._run_forever(stop, sync, client, reconcile)
