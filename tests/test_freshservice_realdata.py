@@ -1,5 +1,6 @@
 """Real Freshservice bodies through the watcher (tests/fixtures/freshservice/, sources in its README):
-a file stays the single-ticket view the contract promises."""
+a file stays the single-ticket view the contract promises, and a requester that answers 404 is not
+asked again on every run."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 from fake_freshservice import FakeFreshservice, Logged, listed, make_source
 
+from app.contract.status import read_status, write_status
+from app.contract.times import iso
 from watcher.freshservice.clock import Clock
 from watcher.freshservice.store import Shape, file_content
 
@@ -147,6 +150,57 @@ async def test_a_changed_ticket_keeps_its_view_fields_until_its_single_ticket_ca
     assert ticket_file(tmp_path, CONSTRUCTED_VIEW) == fake.full_ticket(CONSTRUCTED_VIEW)
     views = [r.path for r in fake.requests(r"/api/v2/tickets/\d+")]
     assert views == [f"/api/v2/tickets/{CONSTRUCTED_VIEW}"]
+
+
+async def test_a_requester_that_answers_404_is_not_asked_again_after_a_restart(
+    fake: FakeFreshservice, tmp_path: Path
+) -> None:
+    fake.add_ticket(status=2, requester_id=77)  # no such requester: 404
+    fake.add_ticket(status=2, requester_id=11)
+    fake.add_requester(11, "Known", "Person")
+    assert await once(make_source(fake, tmp_path)) == 0
+    assert len(fake.requests("/api/v2/requesters/77")) == 1
+
+    assert await once(make_source(fake, tmp_path)) == 0  # a new process: nothing in memory
+    assert await once(make_source(fake, tmp_path), reconcile=True) == 0
+    assert len(fake.requests("/api/v2/requesters/77")) == 1
+    names = (tmp_path / "mappings" / "requesters.txt").read_text().splitlines()
+    assert names == ["11:Known Person"]
+
+
+async def test_an_unknown_requester_is_asked_again_a_day_later(
+    fake: FakeFreshservice, tmp_path: Path
+) -> None:
+    fake.add_ticket(status=2, requester_id=77)
+    assert await once(make_source(fake, tmp_path)) == 0
+    tickets = tmp_path / "tickets"
+    status = read_status(tickets)
+    assert status is not None
+    assert set(status.extra["unknown_requesters"]) == {"77"}
+
+    fake.add_requester(77, "Late", "Arrival")  # the 404 was transient
+    status.extra["unknown_requesters"] = {"77": iso(fake.clock.time() - 86400 - 60)}
+    write_status(tickets, status)
+    assert await once(make_source(fake, tmp_path)) == 0
+    assert len(fake.requests("/api/v2/requesters/77")) == 2
+    assert "77:Late Arrival" in (tmp_path / "mappings" / "requesters.txt").read_text()
+    status = read_status(tickets)
+    assert status is not None and status.extra["unknown_requesters"] == {}
+
+
+async def test_unknown_requesters_are_kept_only_for_tickets_on_the_board(
+    fake: FakeFreshservice, tmp_path: Path
+) -> None:
+    fake.add_ticket(status=2, requester_id=77)
+    fake.add_ticket(status=2, requester_id=78)
+    assert await once(make_source(fake, tmp_path)) == 0
+    status = read_status(tmp_path / "tickets")
+    assert status is not None and set(status.extra["unknown_requesters"]) == {"77", "78"}
+
+    fake.update_ticket(1, status=4)  # 77's only ticket leaves the board
+    assert await once(make_source(fake, tmp_path)) == 0
+    status = read_status(tmp_path / "tickets")
+    assert status is not None and set(status.extra["unknown_requesters"]) == {"78"}
 
 
 async def test_people_with_null_last_names_get_their_first_names(

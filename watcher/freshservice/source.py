@@ -2,8 +2,8 @@
 
 A cycle is a full reconciliation when none has completed yet (or on `--reconcile`, or every
 `reconcile_minutes`), else an incremental poll. The resume state (cursor, last reconciliation;
-in `extra` the single-ticket views still owed) lives in tickets/.watcher.json, so a restart
-continues with a poll and does not forget what it owes.
+in `extra` the single-ticket views still owed and the requesters that answered 404) lives in
+tickets/.watcher.json, so a restart continues with a poll and does not ask again.
 """
 
 from __future__ import annotations

@@ -117,18 +117,21 @@ class TicketSync:
 
     # --- resume state (kept in the status file's `extra`) ----------------------------------
     def resume(self, extra: Mapping[str, Any]) -> None:
-        """Take up what an earlier run left queued: single-ticket views still owed."""
+        """Take up what an earlier run left queued: single-ticket views still owed, and
+        requesters that answered 404."""
         views = extra.get("views_pending")
         if isinstance(views, list):
             for ticket_id in views:
                 if isinstance(ticket_id, int) and not isinstance(ticket_id, bool):
                     self.pending_views[ticket_id] = None
+        self.names.resume_unknown(extra.get("unknown_requesters"))
 
     def resume_state(self) -> dict[str, Any]:
         """The same, for the status file, pruned to the tickets on the board."""
         on_board = self.files.ids()
         return {
             "views_pending": sorted(i for i in self.pending_views if i in on_board),
+            "unknown_requesters": self.names.unknown_state(self.files.requester_ids()),
         }
 
     # --- full reconciliation --------------------------------------------------------------
