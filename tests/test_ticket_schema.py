@@ -16,6 +16,7 @@ import pytest
 from fake_freshservice import FakeFreshservice, make_source
 from jsonschema import Draft202012Validator
 
+from app.contract.ticket import ticket_from_json
 from watcher.freshservice.clock import Clock
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -150,7 +151,7 @@ def test_what_real_data_carries_is_described(validator: Draft202012Validator) ->
     assert errors(validator, {**view, "approval_status": "Not Requested"})
 
 
-async def test_every_file_the_watcher_writes_from_real_shapes_is_valid(
+async def test_every_file_the_watcher_writes_from_real_shapes_is_valid_and_readable(
     validator: Draft202012Validator, tmp_path: Path
 ) -> None:
     async with FakeFreshservice(clock=Clock(speed=600)) as fake:
@@ -166,7 +167,11 @@ async def test_every_file_the_watcher_writes_from_real_shapes_is_valid(
         files = sorted(p for p in (tmp_path / "tickets").glob("*.json") if p.stem.isdigit())
         assert {int(p.stem) for p in files} == fake.active_ids()
         for path in files:
-            assert errors(validator, json.loads(path.read_text("utf-8"))) == [], path.name
+            data = json.loads(path.read_text("utf-8"))
+            assert errors(validator, data) == [], path.name
+            assert ticket_from_json(data).id == data["id"]  # and the board reads it
+        recorded = ticket_from_json(json.loads((tmp_path / "tickets" / "100.json").read_text()))
+        assert recorded.requester_responded_at is None  # absent in the recorded stats
         for ticket_id in fake.active_ids():  # and the fake's own bodies, both shapes
             assert errors(validator, fake.full_ticket(ticket_id)) == []
             assert errors(validator, fake.listed_ticket(ticket_id)) == []
