@@ -6,6 +6,11 @@ Link pagination, the 30-day window of the plain list, `updated_since` across all
 deleted/spam only under `filter=`, the filter endpoint (quoted query, 30 a page, `total`), and
 injectable faults (5xx, timeouts, malformed bodies, 429 storms). Every request is logged.
 
+Tickets come in the two shapes the real API sends (tests/fixtures/freshservice/ holds recorded
+bodies): the single-ticket view (`GET /tickets/{id}`) carries `VIEW_ONLY_FIELDS` and
+`cc_emails: null`; the list and filter endpoints leave those fields out and send `cc_emails: []`.
+A ticket is stored in the fuller, single-view shape; `listed()` derives the list shape from it.
+
 Time comes from a `Clock` that may run faster than real time (a simulated minute in a second);
 give the watcher the same clock.
 """
@@ -36,6 +41,31 @@ PLANS = {  # overall credits, list calls, view calls — per minute
 DEFAULT_STATUSES = {2: "Open", 3: "Pending", 4: "Resolved", 5: "Closed"}
 DAY = 86400.0
 PRIMARY_WORKSPACE = 2
+# Fields only the single-ticket view carries (seen in recorded bodies; the list omits them).
+VIEW_ONLY_FIELDS = frozenset(
+    {
+        "sla_policy_id",
+        "urgency",
+        "impact",
+        "attachments",
+        "bcc_emails",
+        "approval_status",
+        "approval_status_name",
+        "applied_business_hours",
+        "created_within_business_hours",
+        "resolution_notes",
+        "resolution_notes_html",
+        "related_tickets",
+    }
+)
+
+
+def listed(ticket: dict[str, Any]) -> dict[str, Any]:
+    """A stored (single-view) ticket as the list and filter endpoints send it."""
+    shaped = {k: v for k, v in ticket.items() if k not in VIEW_ONLY_FIELDS}
+    if shaped.get("cc_emails") is None:
+        shaped["cc_emails"] = []  # null on the single-ticket view, [] in lists
+    return shaped
 
 
 @dataclass
@@ -105,7 +135,7 @@ def parse_query(text: str) -> Callable[[dict[str, Any]], bool]:
 
     def term(name: str, op: str, value: Any) -> Callable[[dict[str, Any]], bool]:
         def check(t: dict[str, Any]) -> bool:
-            have = t.get(name, t.get("custom_fields", {}).get(name))
+            have = t.get(name, (t.get("custom_fields") or {}).get(name))
             if op == "":
                 return have == value
             if have is None or value is None:
@@ -255,8 +285,21 @@ class FakeFreshservice:
             "spam": False,
             "deleted": False,
             "tags": [],
-            "cc_emails": [],
+            "cc_emails": None,
+            "fwd_emails": [],
+            "reply_cc_emails": [],
+            "to_emails": None,
             "custom_fields": {},
+            # only on the single-ticket view:
+            "sla_policy_id": 21000057781,
+            "applied_business_hours": 21000011791,
+            "created_within_business_hours": True,
+            "bcc_emails": None,
+            "attachments": [],
+            "resolution_notes": None,
+            "resolution_notes_html": None,
+            "approval_status": 4,
+            "approval_status_name": "Not Requested",
         }
         ticket.update(fields)
         self.tickets[ticket_id] = ticket
@@ -275,7 +318,22 @@ class FakeFreshservice:
             "opened_at": None,
             "first_assigned_at": None,
             "assigned_at": None,
+            "group_escalated": False,
+            "inbound_count": 1,
+            "outbound_count": 0,
+            "first_resp_time_in_secs": None,
+            "resolution_time_in_secs": 0,
         }
+        return ticket
+
+    def add_recorded(self, view: dict[str, Any]) -> dict[str, Any]:
+        """A ticket from a recorded single-ticket view (`{"ticket": {...}}` or the ticket itself),
+        kept exactly as recorded: missing keys stay missing, its stats are its own."""
+        ticket = dict(view.get("ticket", view))
+        stats = ticket.pop("stats", None)
+        self.tickets[ticket["id"]] = ticket
+        self.stats[ticket["id"]] = dict(stats) if isinstance(stats, dict) else {}
+        self._next_id = max(self._next_id, ticket["id"] + 1)
         return ticket
 
     def update_ticket(self, ticket_id: int, **fields: Any) -> dict[str, Any]:
@@ -297,7 +355,7 @@ class FakeFreshservice:
         """An agent replies: stats change, and so does updated_at."""
         now = self.now()
         stats = self.stats[ticket_id]
-        stats["first_responded_at"] = stats["first_responded_at"] or now
+        stats["first_responded_at"] = stats.get("first_responded_at") or now
         stats["agent_responded_at"] = now
         self.update_ticket(ticket_id)
 
@@ -312,13 +370,21 @@ class FakeFreshservice:
             i
             for i, t in self.tickets.items()
             if t["status"] not in excluded
-            and not t["deleted"]
-            and not t["spam"]
-            and t["workspace_id"] == PRIMARY_WORKSPACE
+            and not t.get("deleted")
+            and not t.get("spam")
+            and t.get("workspace_id", PRIMARY_WORKSPACE) == PRIMARY_WORKSPACE
         }
 
     def full_ticket(self, ticket_id: int) -> dict[str, Any]:
+        """What `GET /api/v2/tickets/{id}?include=stats` answers (inside `{"ticket": ...}`)."""
         return {**self.tickets[ticket_id], "stats": dict(self.stats[ticket_id])}
+
+    def listed_ticket(self, ticket_id: int, *, stats: bool = True) -> dict[str, Any]:
+        """The ticket as the list (`include=stats`) or, without stats, the filter endpoint sends it."""
+        shaped = listed(self.tickets[ticket_id])
+        if stats:
+            shaped["stats"] = dict(self.stats[ticket_id])
+        return shaped
 
     def requests(self, path_regex: str = ".*", status: int | None = None) -> list[Logged]:
         return [
@@ -505,10 +571,11 @@ class FakeFreshservice:
         return per_page
 
     def _in_workspace(self, ticket: dict[str, Any], request: web.Request) -> bool:
+        workspace = ticket.get("workspace_id", PRIMARY_WORKSPACE)  # absent: no workspaces
         wanted = request.query.get("workspace_id")
         if wanted is None:
-            return ticket["workspace_id"] == PRIMARY_WORKSPACE
-        return wanted == "0" or str(ticket["workspace_id"]) == wanted
+            return workspace == PRIMARY_WORKSPACE
+        return wanted == "0" or str(workspace) == wanted
 
     async def _list_tickets(self, request: web.Request) -> web.Response:
         per_page = self._per_page(request)
@@ -525,12 +592,12 @@ class FakeFreshservice:
             if not self._in_workspace(t, request):
                 continue
             if chosen == "deleted":
-                if not t["deleted"]:
+                if not t.get("deleted"):
                     continue
             elif chosen == "spam":
-                if not t["spam"] or t["deleted"]:
+                if not t.get("spam") or t.get("deleted"):
                     continue
-            elif t["deleted"] or t["spam"]:
+            elif t.get("deleted") or t.get("spam"):
                 continue
             if since is not None:
                 if t["updated_at"] < since:
@@ -545,7 +612,7 @@ class FakeFreshservice:
             items,
             per_page,
             "tickets",
-            decorate=(lambda t: {**t, "stats": dict(self.stats[t["id"]])}) if with_stats else None,
+            decorate=lambda t: self.listed_ticket(t["id"], stats=with_stats),
         )
 
     async def _filter_tickets(self, request: web.Request) -> web.Response:
@@ -564,18 +631,18 @@ class FakeFreshservice:
         items = [
             t
             for t in self.tickets.values()
-            if not t["deleted"]
-            and not t["spam"]
-            and (scoped or t["workspace_id"] == PRIMARY_WORKSPACE)
+            if not t.get("deleted")
+            and not t.get("spam")
+            and (scoped or t.get("workspace_id", PRIMARY_WORKSPACE) == PRIMARY_WORKSPACE)
             and predicate(t)
         ]
         items.sort(key=lambda t: (t["created_at"], t["id"]), reverse=True)
-        return self._paginate(request, items, 30, "tickets", total=len(items))
+        return self._paginate(request, items, 30, "tickets", decorate=listed, total=len(items))
 
     async def _view_ticket(self, request: web.Request) -> web.Response:
         ticket_id = int(request.match_info["id"])
         ticket = self.tickets.get(ticket_id)
-        if ticket is None or (ticket["deleted"] and self.deleted_mode == "404"):
+        if ticket is None or (ticket.get("deleted") and self.deleted_mode == "404"):
             return self._error(404, "Record not found")
         body = dict(ticket)
         if request.query.get("include") == "stats":

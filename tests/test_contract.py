@@ -17,7 +17,7 @@ from app.live.state import LiveState
 from app.rules.filters import RowFilter
 from app.settings import load_settings
 from watcher.freshservice.names import NameSync
-from watcher.freshservice.store import TicketFiles
+from watcher.freshservice.store import Shape, TicketFiles
 
 
 def odd_folder(tickets):
@@ -74,7 +74,7 @@ def test_archiving_a_ticket_moves_its_legacy_txt_too_so_it_cannot_come_back(fold
 def test_a_watcher_write_retires_the_legacy_txt_twin(folders):
     tickets, _ = folders
     (tickets / "4.txt").write_text(json.dumps(ticket_json(4, subject="old")))
-    TicketFiles(tickets).upsert(ticket_json(4, subject="new"))
+    TicketFiles(tickets).upsert(ticket_json(4, subject="new"), Shape.VIEW)
     assert not (tickets / "4.txt").exists()
     archived = list((tickets / "archive").glob("*/4.txt"))
     assert len(archived) == 1

@@ -59,7 +59,9 @@ async def test_first_sync_finds_300_active_tickets_of_any_age_with_their_stats(f
 
     assert on_board(tmp_path) == fake.active_ids()
     for ticket_id in (1, 59, 150, 299):  # 1..60 were created 45+ days ago
-        assert ticket_file(tmp_path, ticket_id) == fake.full_ticket(ticket_id)
+        # stats came from the list, so the file holds the list shape with stats (no
+        # single-ticket call was needed, and none was made)
+        assert ticket_file(tmp_path, ticket_id) == fake.listed_ticket(ticket_id)
     # every active status was asked for, with the quoted query the API needs
     queries = {r.query["query"] for r in fake.requests("/api/v2/tickets/filter")}
     assert {'"status:2"', '"status:3"', '"status:6"'} <= queries
@@ -115,7 +117,7 @@ async def test_poll_adds_new_updates_changed_and_archives_resolved(fake, tmp_pat
     assert await once(make_source(fake, tmp_path)) == 0
     assert len(fake.log) == 1
     assert on_board(tmp_path) == fake.active_ids()
-    assert ticket_file(tmp_path, new) == fake.full_ticket(new)
+    assert ticket_file(tmp_path, new) == fake.listed_ticket(new)  # a poll sees the list shape
     assert ticket_file(tmp_path, 2)["stats"]["first_responded_at"] is not None
     assert ticket_file(tmp_path, 3)["subject"] == "Renamed"
     assert archived(tmp_path, 4)["status"] == 4

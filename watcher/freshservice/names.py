@@ -3,12 +3,17 @@
 Agents and groups are listed (a page or two); statuses come from `ticket_form_fields`, so custom
 statuses show their real names. Requesters are never listed (accounts have tens of thousands):
 each requester of an active ticket is fetched once with `GET /api/v2/requesters/{id}` and kept in
-requesters.txt, which is the cache.
+requesters.txt, which is the cache. A requester Freshservice does not know (404, and not an
+agent) is remembered with the time of that answer, across restarts (the status file's `extra`,
+`unknown_requesters`), and asked again only after `UNKNOWN_RETRY_SECONDS`, in case the 404 was
+transient.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Set
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +21,14 @@ from multidict import CIMultiDictProxy
 
 from app.contract.layout import MAPPING_FILES
 from app.contract.mappings import DEFAULT_STATUS_NAMES, read_mapping, write_mapping
+from app.contract.times import iso, parse_iso_or_none
 from watcher.freshservice.client import FreshserviceClient
 from watcher.freshservice.errors import MalformedError
 from watcher.freshservice.pagination import linked_pages, records
 
 log = logging.getLogger(__name__)
+
+UNKNOWN_RETRY_SECONDS = 86400.0  # a requester that answered 404 is asked again a day later
 
 
 def person_name(record: dict[str, Any]) -> str:
@@ -55,7 +63,7 @@ class NameSync:
         self.workspace_id = workspace_id
         self.requesters = read_mapping(self._path("requesters"))
         self.agents = read_mapping(self._path("agents"))
-        self._unknown_requesters: set[int] = set()
+        self.unknown_requesters: dict[int, float] = {}  # id → when Freshservice answered 404
 
     def _path(self, kind: str) -> Path:
         return self.dir / MAPPING_FILES[kind]
@@ -90,7 +98,30 @@ class NameSync:
         )
 
     def missing_requesters(self, wanted: set[int]) -> list[int]:
-        return sorted(wanted - set(self.requesters) - self._unknown_requesters)
+        """Requesters in `wanted` without a name, except those that answered 404 lately."""
+        now = self.client.clock.time()
+        return sorted(
+            r
+            for r in wanted - set(self.requesters)
+            if now - self.unknown_requesters.get(r, -math.inf) >= UNKNOWN_RETRY_SECONDS
+        )
+
+    def resume_unknown(self, saved: object) -> None:
+        """Requesters that answered 404 in an earlier run, as `unknown_state` wrote them."""
+        if not isinstance(saved, dict):
+            return
+        for key, when in saved.items():
+            moment = parse_iso_or_none(when)
+            if isinstance(key, str) and key.isascii() and key.isdigit() and moment is not None:
+                self.unknown_requesters[int(key)] = moment
+
+    def unknown_state(self, on_board: Set[int]) -> dict[str, str]:
+        """The unknown requesters worth keeping, those of tickets on the board (the others are
+        forgotten), as `{"<id>": "<time of the 404>"}` for the status file."""
+        self.unknown_requesters = {
+            r: t for r, t in self.unknown_requesters.items() if r in on_board
+        }
+        return {str(r): iso(t) for r, t in sorted(self.unknown_requesters.items())}
 
     async def fetch_requester(self, requester_id: int) -> None:
         """One requester's name into requesters.txt (an agent's name if it is an agent)."""
@@ -106,7 +137,8 @@ class NameSync:
         elif requester_id in self.agents:  # agents can raise tickets too
             name = self.agents[requester_id]
         if not name:
-            self._unknown_requesters.add(requester_id)
+            self.unknown_requesters[requester_id] = self.client.clock.time()
             return
+        self.unknown_requesters.pop(requester_id, None)
         self.requesters[requester_id] = name
         write_mapping(self._path("requesters"), self.requesters)

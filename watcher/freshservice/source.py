@@ -1,8 +1,9 @@
 """`FreshserviceSource`: the cycle loop, the status file, stopping cleanly.
 
 A cycle is a full reconciliation when none has completed yet (or on `--reconcile`, or every
-`reconcile_minutes`), else an incremental poll. The resume state (cursor, last reconciliation)
-lives in tickets/.watcher.json, so a restart continues with a poll.
+`reconcile_minutes`), else an incremental poll. The resume state (cursor, last reconciliation;
+in `extra` the single-ticket views still owed and the requesters that answered 404) lives in
+tickets/.watcher.json, so a restart continues with a poll and does not ask again.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ class FreshserviceSource:
         }
         if sync is not None:
             counts["stats_pending"] = len(sync.pending_stats)
+            counts["views_pending"] = len(sync.pending_views)
+            self.status.extra.update(sync.resume_state())
         if client is not None:
             counts["api_calls"] = client.calls
             counts["api_credits"] = client.credits
@@ -133,6 +136,7 @@ class FreshserviceSource:
                 self.settings,
                 self.clock,
             )
+            sync.resume(self.status.extra)
             if once:
                 return await self._run_once(stop, sync, client, reconcile)
             return await self._run_forever(stop, sync, client, reconcile)

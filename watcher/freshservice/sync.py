@@ -10,6 +10,8 @@
 - The backfill fetches stats for queued tickets as background work, which leaves part of every
   minute to the polls (`client.mark_as_background`): one `GET /tickets/{id}?include=stats` each,
   or, after a reconciliation queued many, the incremental list when that is cheaper (below).
+  Then requester names, then the single-ticket view for files that keep single-view-only
+  fields of an older version (store.file_content, rule 4).
 
 A failure raises; whatever was not yet applied is not applied, and nothing is archived on a
 guess.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Mapping
 from datetime import date, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -39,7 +42,7 @@ from watcher.freshservice.errors import (
 from watcher.freshservice.names import NameSync
 from watcher.freshservice.pagination import filter_tickets, linked_pages, records
 from watcher.freshservice.ratelimit import LIST_WITH_STATS_CREDITS, VIEW_WITH_STATS_CREDITS
-from watcher.freshservice.store import TicketFiles
+from watcher.freshservice.store import Shape, TicketFiles
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,7 @@ class TicketSync:
         self.settings = settings
         self.clock = clock
         self.pending_stats: dict[int, None] = {}  # an ordered set
+        self.pending_views: dict[int, None] = {}  # files keeping view fields of an older version
         self.statuses: dict[int, str] = {}
         self._requesters_in_flight: set[int] = set()
         self.bulk_wanted = False  # a reconciliation queued many tickets: try bulk_stats first
@@ -94,15 +98,41 @@ class TicketSync:
             return f"workspace_id:{self.settings.workspace_id} AND status:{status}"
         return f"status:{status}"
 
-    def apply(self, ticket: dict[str, Any]) -> None:
+    def apply(self, ticket: dict[str, Any], shape: Shape) -> None:
         """Upsert an active ticket or archive one that left the board."""
         if self.is_active(ticket):
-            self.files.upsert(ticket)
+            self._upsert(ticket, shape)
             if isinstance(ticket.get("stats"), dict):
                 self.pending_stats.pop(ticket["id"], None)
         else:
             self.files.archive(ticket["id"], ticket)
             self.pending_stats.pop(ticket["id"], None)
+            self.pending_views.pop(ticket["id"], None)
+
+    def _upsert(self, ticket: dict[str, Any], shape: Shape) -> None:
+        if self.files.upsert(ticket, shape).needs_view:
+            self.pending_views[ticket["id"]] = None
+        elif shape is Shape.VIEW:
+            self.pending_views.pop(ticket["id"], None)
+
+    # --- resume state (kept in the status file's `extra`) ----------------------------------
+    def resume(self, extra: Mapping[str, Any]) -> None:
+        """Take up what an earlier run left queued: single-ticket views still owed, and
+        requesters that answered 404."""
+        views = extra.get("views_pending")
+        if isinstance(views, list):
+            for ticket_id in views:
+                if isinstance(ticket_id, int) and not isinstance(ticket_id, bool):
+                    self.pending_views[ticket_id] = None
+        self.names.resume_unknown(extra.get("unknown_requesters"))
+
+    def resume_state(self) -> dict[str, Any]:
+        """The same, for the status file, pruned to the tickets on the board."""
+        on_board = self.files.ids()
+        return {
+            "views_pending": sorted(i for i in self.pending_views if i in on_board),
+            "unknown_requesters": self.names.unknown_state(self.files.requester_ids()),
+        }
 
     # --- full reconciliation --------------------------------------------------------------
     async def reconcile(self) -> float:
@@ -136,7 +166,7 @@ class TicketSync:
                         continue
                     seen.add(ticket["id"])
                     needs_stats = self.files.needs_stats(ticket)
-                    self.files.upsert(ticket)
+                    self._upsert(ticket, Shape.LIST)
                     if needs_stats:
                         self.pending_stats[ticket["id"]] = None
                         self.bulk_wanted = True
@@ -161,11 +191,12 @@ class TicketSync:
         if answer is None:
             self.files.archive(ticket_id)
             self.pending_stats.pop(ticket_id, None)
+            self.pending_views.pop(ticket_id, None)
             return
         ticket = answer.data.get("ticket") if isinstance(answer.data, dict) else None
         if not isinstance(ticket, dict) or ticket.get("id") != ticket_id:
             raise MalformedError(f"Freshservice sent an unreadable ticket {ticket_id}.")
-        self.apply(ticket)
+        self.apply(ticket, Shape.VIEW)
 
     # --- incremental poll -----------------------------------------------------------------
     async def poll(self, cursor: float) -> float:
@@ -197,7 +228,7 @@ class TicketSync:
         on_board = self.files.ids()
         for ticket in changed.values():
             if self.is_active(ticket) or ticket["id"] in on_board:
-                self.apply(ticket)
+                self.apply(ticket, Shape.LIST)
         assert next_cursor is not None
         return next_cursor
 
@@ -232,6 +263,17 @@ class TicketSync:
                 await self.names.fetch_requester(requesters[0])
             finally:
                 self._requesters_in_flight.discard(requesters[0])
+            return True
+        if self.pending_views:
+            ticket_id = next(iter(self.pending_views))
+            del self.pending_views[ticket_id]
+            if self.files.read(ticket_id) is None:
+                return True  # it left the board meanwhile
+            try:
+                await self.fetch_one(ticket_id)
+            except BaseException:
+                self.pending_views[ticket_id] = None
+                raise
             return True
         return False
 
@@ -296,7 +338,7 @@ class TicketSync:
             on_board = self.files.ids()
             for ticket in records(answer, "tickets"):
                 if ticket["id"] in on_board or self.is_active(ticket):
-                    self.apply(ticket)
+                    self.apply(ticket, Shape.LIST)
             if not any(i in self.pending_stats for i in waiting):
                 break  # everything we waited for arrived: the remaining pages are not needed
         return True
