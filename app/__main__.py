@@ -14,8 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.settings import SettingsError, load_settings
-from app.web.serve import board_url, hypercorn_config, run_board
+from app.settings import Settings, SettingsError, load_settings
+from app.web.serve import run_board
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,37 +57,43 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"ticket-dash: {exc}", file=sys.stderr)
         return 2
-    demo: subprocess.Popen[bytes] | None = None
-    if args.demo:
-        Path(settings.tickets_dir).mkdir(parents=True, exist_ok=True)
-        Path(settings.mappings_dir).mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "watcher", "--source", "demo"]
-        cmd += [
-            "--tickets-dir",
-            str(settings.tickets_dir),
-            "--mappings-dir",
-            str(settings.mappings_dir),
-        ]
-        if args.config:
-            cmd += ["--config", str(args.config)]
-        demo = subprocess.Popen(cmd, env=os.environ.copy())
-    print(
-        f"\n  Ticket Dash is at {board_url(hypercorn_config(settings))}  (Ctrl+C stops it)\n",
-        flush=True,
-    )
+    demo: list[subprocess.Popen[bytes]] = []
+
+    def listening(url: str) -> None:
+        """The board can be reached: say where, and start the simulated helpdesk."""
+        print(f"\n  Ticket Dash is at {url}  (Ctrl+C stops it)\n", flush=True)
+        if args.demo:
+            demo.append(start_demo(settings, args.config))
+
     try:
-        return run_board(settings)
+        return run_board(settings, on_listening=listening)
     except SettingsError as exc:
         print(f"ticket-dash: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         pass
     finally:
-        if demo is not None:
-            demo.terminate()
+        for process in demo:
+            process.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
-                demo.wait(5)
+                process.wait(5)
     return 0
+
+
+def start_demo(settings: Settings, config: Path | None) -> subprocess.Popen[bytes]:
+    """The simulated helpdesk, in a process of its own (`python -m watcher --source demo`)."""
+    Path(settings.tickets_dir).mkdir(parents=True, exist_ok=True)
+    Path(settings.mappings_dir).mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "watcher", "--source", "demo"]
+    cmd += [
+        "--tickets-dir",
+        str(settings.tickets_dir),
+        "--mappings-dir",
+        str(settings.mappings_dir),
+    ]
+    if config:
+        cmd += ["--config", str(config)]
+    return subprocess.Popen(cmd, env=os.environ.copy())
 
 
 if __name__ == "__main__":

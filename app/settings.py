@@ -95,6 +95,14 @@ class Settings:
     client_queue_size: int = _setting(
         256, "Events buffered per SSE client before it is resynced with a snapshot."
     )
+    client_queue_bytes: int = _setting(
+        1_000_000,
+        "Bytes of events buffered per SSE client (a TV that stopped reading) before it is resynced with a snapshot.",
+    )
+    max_queued_bytes: int = _setting(
+        64_000_000,
+        "Bytes of events buffered for all SSE clients together; past it the longest backlogs are resynced first.",
+    )
 
     # --- the file pipeline ------------------------------------------------------------------
     watch_debounce_ms: int = _setting(
@@ -188,6 +196,10 @@ class Settings:
     allowed_networks: list[str] = _setting(
         [],
         'Client networks allowed at all, e.g. `["10.20.0.0/16"]`; empty: any. `/healthz` is always answered.',
+    )
+    failed_logins_per_minute: int = _setting(
+        5,
+        "Failed admin logins one client address may make in a minute; past that it gets 429 with Retry-After until a minute has passed.",
     )
     kiosk_cookie_days: int = _setting(
         400, "Days the kiosk cookie lasts after the TV opened its link (browsers cap it at 400)."

@@ -1,15 +1,17 @@
-"""Fan-out: patches encoded once per view, and a stuck client never blocks the rest."""
+"""Fan-out: patches encoded once per filter; a stuck client never blocks the rest, and what the
+board holds for stuck clients is bounded in bytes, per client and in all."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
-from app.live.board import Change
 from app.rules.filters import RowFilter
-from app.stream.hub import RESYNC, Hub
+from app.rules.rows import Change
+from app.stream.hub import CLOSE, RESYNC, Hub
 
 
-def row(ident, section="open", agent_id=None, group_id=None):
+def row(ident, section="open", agent_id=None, group_id=None, subject=""):
     return {
         "id": ident,
         "section": section,
@@ -17,6 +19,7 @@ def row(ident, section="open", agent_id=None, group_id=None):
         "agent": "",
         "group_id": group_id,
         "group": "",
+        "subject": subject,
     }
 
 
@@ -25,18 +28,47 @@ def payload(item: bytes) -> dict:
     return json.loads(data_line[6:])
 
 
+async def next_now(hub, sub):
+    return await asyncio.wait_for(hub.next(sub), 1)
+
+
 async def test_a_full_queue_resyncs_that_client_only():
     hub = Hub(queue_size=3)
     stuck = hub.subscribe(RowFilter())
     fast = hub.subscribe(RowFilter())
     for seq in range(1, 6):
         hub.publish_changes([Change(None, row(seq))], seq, 0.0)
-        await fast.queue.get()  # the fast client keeps up
-    assert stuck.queue.qsize() <= 3
-    items = [stuck.queue.get_nowait() for _ in range(stuck.queue.qsize())]
-    assert RESYNC in items
+        assert payload(await next_now(hub, fast))["seq"] == seq  # the fast client keeps up
     assert stuck.resyncs == 1 and fast.resyncs == 0
     assert hub.stats.resyncs == 1
+    assert await next_now(hub, stuck) is RESYNC  # then a snapshot, not the stale backlog
+    hub.publish_changes([Change(None, row(6))], 6, 0.0)
+    assert payload(await next_now(hub, stuck))["seq"] == 6
+
+
+async def test_a_client_that_stops_reading_holds_at_most_its_byte_cap():
+    hub = Hub(queue_size=1000, client_queue_bytes=50_000)
+    stuck = hub.subscribe(RowFilter())
+    for seq in range(1, 40):
+        hub.publish_changes([Change(None, row(seq, subject="x" * 10_000))], seq, 0.0)
+        assert stuck.queued_bytes <= 50_000
+        assert hub.queued_bytes == stuck.queued_bytes
+    assert stuck.resyncs == 1  # flagged once; nothing more is queued until it reads
+    assert stuck.items == type(stuck.items)() and hub.queued_bytes == 0
+
+
+async def test_all_clients_together_hold_at_most_the_global_cap_longest_backlog_first():
+    hub = Hub(queue_size=1000, client_queue_bytes=1_000_000, max_queued_bytes=100_000)
+    views = [RowFilter(groups=frozenset({n})) for n in range(10)]
+    subs = [hub.subscribe(view) for view in views]
+    for seq in range(1, 30):
+        changes = [
+            Change(None, row(seq * 100 + n, group_id=n, subject="y" * 5_000)) for n in range(10)
+        ]
+        hub.publish_changes(changes, seq, 0.0)
+        assert hub.queued_bytes <= 100_000
+        assert hub.queued_bytes == sum(s.queued_bytes for s in subs)
+    assert all(s.resyncs >= 1 for s in subs)
 
 
 async def test_views_get_their_own_patch():
@@ -44,21 +76,33 @@ async def test_views_get_their_own_patch():
     everything = hub.subscribe(RowFilter())
     team = hub.subscribe(RowFilter(groups=frozenset({3})))
     hub.publish_changes([Change(row(1, group_id=3), row(1, group_id=4))], 1, 0.0)
-    assert payload(everything.queue.get_nowait())["upsert"][0]["id"] == 1
-    assert payload(team.queue.get_nowait())["remove"] == [1]
+    assert payload(await next_now(hub, everything))["upsert"][0]["id"] == 1
+    assert payload(await next_now(hub, team))["remove"] == [1]
 
 
 async def test_a_change_outside_a_view_sends_that_view_nothing():
     hub = Hub()
     team = hub.subscribe(RowFilter(agents=frozenset({None})))
     hub.publish_changes([Change(None, row(1, agent_id=9))], 1, 0.0)
-    assert team.queue.empty()
+    assert len(team.items) == 0 and hub.queued_bytes == 0
 
 
-async def test_close_ends_every_subscriber():
+async def test_close_ends_every_subscriber_and_every_later_one():
     hub = Hub()
     sub = hub.subscribe(RowFilter())
+    hub.publish_changes([Change(None, row(1))], 1, 0.0)
     hub.close()
-    assert repr(sub.queue.get_nowait()) == "CLOSE"
+    assert await next_now(hub, sub) is CLOSE
     late = hub.subscribe(RowFilter())
-    assert repr(late.queue.get_nowait()) == "CLOSE"
+    assert await next_now(hub, late) is CLOSE
+    assert hub.queued_bytes == 0
+
+
+async def test_ending_one_clients_stream_leaves_the_others():
+    hub = Hub()
+    lobby = hub.subscribe(RowFilter(), tag="lobby-tv")
+    office = hub.subscribe(RowFilter(), tag="office-tv")
+    hub.end(lobby)
+    hub.publish_changes([Change(None, row(1))], 1, 0.0)
+    assert await next_now(hub, lobby) is CLOSE
+    assert payload(await next_now(hub, office))["seq"] == 1

@@ -221,6 +221,100 @@ async def test_changed_admin_password_is_not_served_from_the_cache(tmp_path):
         assert old.status_code == 401
 
 
+async def test_failed_logins_from_one_address_are_throttled_with_retry_after(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, "ticket_dash.access")
+    settings = secured_settings(tmp_path, failed_logins_per_minute=3)
+    async with started(settings) as app:
+        client = app.test_client(use_cookies=False)
+        guesses = [basic("alice", f"guess {n}") for n in range(3)]
+        for headers in guesses:
+            assert (await client.get("/", scope_base=LAN, headers=headers)).status_code == 401
+        throttled = await client.get("/", scope_base=LAN, headers=basic("alice", "guess 4"))
+        assert throttled.status_code == 429
+        assert 55 <= int(throttled.headers["Retry-After"]) <= 60
+        # The right password does not help a throttled address; another address is unaffected.
+        again = await client.get("/", scope_base=LAN, headers=basic("alice", ADMIN_PASSWORD))
+        assert again.status_code == 429
+        other = {"client": ("10.9.9.9", 5000)}
+        fine = await client.get("/", scope_base=other, headers=basic("alice", ADMIN_PASSWORD))
+        assert fine.status_code == 200
+        # A TV's cookie from the throttled address still works: only guessing is throttled.
+        name, value = await kiosk_cookie(app)
+        tv = await client.get("/", scope_base=LAN, headers={"Cookie": f"{name}={value}"})
+        assert tv.status_code == 200
+    lines = [r.getMessage() for r in caplog.records if "failed admin login" in r.getMessage()]
+    assert lines == [
+        "failed admin login from 10.1.2.3 (user 'alice')",
+        "failed admin login from 10.1.2.3 (user 'alice')",
+        "3 failed admin logins from 10.1.2.3 in a minute (last: user 'alice'): throttled for a minute",
+    ]
+
+
+async def test_an_unknown_user_costs_the_same_password_check_as_a_known_one(tmp_path, monkeypatch):
+    checked: list[str] = []
+    from app.web import logins
+
+    def counting_verify(password: str, stored: str) -> bool:
+        checked.append(stored.split("$")[0])
+        return verify_password(password, stored)
+
+    monkeypatch.setattr(logins, "verify_password", counting_verify)
+    async with started(secured_settings(tmp_path)) as app:
+        client = app.test_client(use_cookies=False)
+        await client.get("/", scope_base=LAN, headers=basic("mallory", "guess"))
+        await client.get("/", scope_base=LAN, headers=basic("alice", "guess"))
+    assert checked == ["scrypt", "scrypt"]
+
+
+async def test_a_verified_admin_is_not_hashed_again_on_every_request(tmp_path, monkeypatch):
+    checked: list[str] = []
+    from app.web import logins
+
+    def counting_verify(password: str, stored: str) -> bool:
+        checked.append(password)
+        return verify_password(password, stored)
+
+    monkeypatch.setattr(logins, "verify_password", counting_verify)
+    async with started(secured_settings(tmp_path)) as app:
+        client = app.test_client(use_cookies=False)
+        for _ in range(5):
+            ok = await client.get("/", scope_base=LAN, headers=basic("alice", ADMIN_PASSWORD))
+            assert ok.status_code == 200
+    assert checked == [ADMIN_PASSWORD]
+
+
+async def test_password_checks_run_off_the_event_loop(tmp_path):
+    """While a guess is being checked (~50 ms of scrypt), the loop answers a TV."""
+    async with started(secured_settings(tmp_path, failed_logins_per_minute=100)) as app:
+        client = app.test_client(use_cookies=False)
+        name, value = await kiosk_cookie(app)
+        tv = {"Cookie": f"{name}={value}"}
+        guesses = [
+            asyncio.create_task(
+                client.get("/api/tickets", scope_base=LAN, headers=basic("alice", f"g{n}"))
+            )
+            for n in range(8)
+        ]
+        await asyncio.sleep(0.02)  # the guesses are waiting for scrypt
+        started_at = asyncio.get_running_loop().time()
+        answer = await client.get("/healthz", scope_base=LAN, headers=tv)
+        took = asyncio.get_running_loop().time() - started_at
+        assert answer.status_code == 503  # no watcher status in this folder
+        assert took < 0.05
+        assert [r.status_code for r in await asyncio.gather(*guesses)] == [401] * 8
+
+
+async def test_metrics_are_for_admins_not_for_a_tvs_kiosk_cookie(tmp_path):
+    async with started(secured_settings(tmp_path)) as app:
+        name, value = await kiosk_cookie(app)
+        client = app.test_client(use_cookies=False)
+        tv = await client.get("/metrics", scope_base=LAN, headers={"Cookie": f"{name}={value}"})
+        assert tv.status_code == 401
+        admin = await client.get("/metrics", scope_base=LAN, headers=basic("alice", ADMIN_PASSWORD))
+        assert admin.status_code == 200
+        assert b"ticket_dash_sse_clients" in await admin.get_data()
+
+
 # -- networks -----------------------------------------------------------------------------------
 async def test_allowed_networks_keep_other_clients_out_even_with_a_login(tmp_path):
     settings = secured_settings(tmp_path, allowed_networks=["10.1.0.0/16", "fd00::/8"])

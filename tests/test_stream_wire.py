@@ -43,7 +43,7 @@ async def test_stream_headers_and_snapshot_on_connect(server, folders):
     async with sse_stream(f"{server.url}/events") as (response, events):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        assert response.headers["cache-control"] == "no-cache"
+        assert response.headers["cache-control"] == "no-store"
         assert response.headers["x-accel-buffering"] == "no"
         snap = await next_event(events, "snapshot")
         assert snap.retry == 2000

@@ -51,9 +51,14 @@ class LiveState:
         self.names = Names()
         self.board = Board(self._row_context())
         self.folder = TicketFolder(self.tickets_dir, settings.max_file_bytes)
-        self.hub = Hub(queue_size=settings.client_queue_size)
+        self.hub = Hub(
+            queue_size=settings.client_queue_size,
+            client_queue_bytes=settings.client_queue_bytes,
+            max_queued_bytes=settings.max_queued_bytes,
+        )
         self.watcher_status: WatcherStatus | None = None
         self.seq = 0
+        self.status_seq = 0  # counts changes of the status line (watcher, malformed, problem)
         self.loaded = False
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -155,14 +160,16 @@ class LiveState:
         data_json = to_json(head)[:-1] + ',"sections":' + cached[1] + "}"
         return encode_json_event("snapshot", data_json, event_id=self.seq, retry=RETRY_MS)
 
-    def stream(self, view: RowFilter) -> AsyncIterator[bytes]:
-        """One client's event stream for this view (see app.stream.client)."""
+    def stream(self, view: RowFilter, tag: str = "") -> AsyncIterator[bytes]:
+        """One client's event stream for this view (see app.stream.client); `tag` names who
+        watches (a kiosk key), so that revoking the key can end its streams."""
         return client_stream(
             self.hub,
             view,
             self.snapshot_event,
             heartbeat_seconds=self.settings.heartbeat_seconds,
             clock=self.clock,
+            tag=tag,
         )
 
     def snapshot_head(self, view: RowFilter) -> dict[str, Any]:
@@ -283,6 +290,7 @@ class LiveState:
         return names_changed, news
 
     def publish_status(self) -> None:
+        self.status_seq += 1  # the first paint shows the status line too: a new page is due
         self.hub.publish_all(lambda: encode_event("status", self.status()))
 
     def publish(self, changes: list[Change], now: float) -> None:

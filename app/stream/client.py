@@ -26,9 +26,10 @@ async def client_stream(
     *,
     heartbeat_seconds: float,
     clock: Callable[[], float],
+    tag: str = "",
 ) -> AsyncIterator[bytes]:
-    """The bytes of one client's event stream, until the hub closes or the client leaves."""
-    sub = hub.subscribe(view)
+    """The bytes of one client's event stream, until the hub closes it or the client leaves."""
+    sub = hub.subscribe(view, tag)
     try:
         item: QueueItem = snapshot(view)
         while True:
@@ -47,7 +48,7 @@ async def client_stream(
                 yield KEEP_ALIVE
             try:
                 async with asyncio.timeout(heartbeat_seconds):  # no extra task, unlike wait_for
-                    item = await sub.queue.get()
+                    item = await hub.next(sub)
             except TimeoutError:
                 item = encode_event("heartbeat", {"server_time": clock()}, comment="heartbeat")
     finally:

@@ -1,17 +1,27 @@
-"""The subscribers of the stream, each with its view and a bounded queue.
+"""The subscribers of the stream, each with its filter and a queue bounded in events and bytes.
 
-Publishing never waits for a client: each client has a bounded queue; a client that falls so far
-behind that its queue is full is flagged for a resync (its backlog is dropped and it is sent a
-fresh snapshot when it next reads), so a stuck TV never delays the others or grows memory.
-Patches are encoded once per distinct view, not once per client.
+Publishing never waits for a client. A client that falls behind — its queue holds more than
+`queue_size` events or `client_queue_bytes` bytes — is flagged for a resync: its backlog is
+dropped, nothing more is queued for it, and the next thing it reads is a fresh snapshot. A stuck
+TV therefore never delays the others, and what the board holds for it is bounded in bytes, not
+in events (a patch of a ticket with a 100 KB subject is 100 KB). The hub also bounds the sum over
+all clients (`max_queued_bytes`): past it, the clients with the longest backlogs are resynced
+first. Patches are encoded once per distinct filter, not once per client.
+
+When a large backlog is dropped, the memory goes back to the allocator but glibc keeps it in the
+process unless asked; `release_memory` asks (at most every few seconds), so a board that held a
+burst for stalled clients shrinks again once they leave.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
+import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from app.rules.filters import RowFilter
 from app.rules.rows import Change, Row
@@ -30,12 +40,20 @@ RESYNC = _Marker("RESYNC")
 CLOSE = _Marker("CLOSE")
 QueueItem = bytes | _Marker
 
+TRIM_AFTER_BYTES = 4 * 1024 * 1024  # give memory back once this much backlog was dropped
+TRIM_EVERY_SECONDS = 5.0
+
 
 @dataclass(eq=False)
 class Subscriber:
     view: RowFilter
-    queue: asyncio.Queue[QueueItem]
+    tag: str = ""  # who is watching (a kiosk key's name), so a revoked key's streams can end
+    items: deque[bytes] = field(default_factory=deque)
+    queued_bytes: int = 0
+    resync_pending: bool = False
+    closing: bool = False
     resyncs: int = 0
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -48,23 +66,46 @@ class HubStats:
 @dataclass
 class Hub:
     queue_size: int = 256
+    client_queue_bytes: int = 1_000_000
+    max_queued_bytes: int = 64_000_000
     subscribers: set[Subscriber] = field(default_factory=set)
     stats: HubStats = field(default_factory=HubStats)
     closed: bool = False
+    queued_bytes: int = 0  # over all subscribers
+    _dropped_since_trim: int = 0
+    _last_trim: float = 0.0
 
     @property
     def client_count(self) -> int:
         return len(self.subscribers)
 
-    def subscribe(self, view: RowFilter) -> Subscriber:
-        sub = Subscriber(view, asyncio.Queue(maxsize=self.queue_size))
+    def subscribe(self, view: RowFilter, tag: str = "") -> Subscriber:
+        sub = Subscriber(view, tag)
         if self.closed:
-            sub.queue.put_nowait(CLOSE)
+            sub.closing = True
         self.subscribers.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
+        self._drop_backlog(sub)
+        self.release_memory()
+
+    async def next(self, sub: Subscriber) -> QueueItem:
+        """What this client sends next: CLOSE, RESYNC (send a snapshot), or an event's bytes."""
+        while True:
+            if sub.closing:
+                return CLOSE
+            if sub.resync_pending:
+                sub.resync_pending = False
+                return RESYNC
+            if sub.items:
+                item = sub.items.popleft()
+                sub.queued_bytes -= len(item)
+                self.queued_bytes -= len(item)
+                return item
+            sub.wakeup.clear()
+            await sub.wakeup.wait()
 
     def count_sent(self, payload: bytes) -> None:
         self.stats.events_sent += 1
@@ -81,6 +122,7 @@ class Hub:
             payload = encoded[sub.view]
             if payload is not None:
                 self._offer(sub, payload)
+        self._enforce_total()
 
     def publish_all(self, make_payload: Callable[[], bytes]) -> None:
         """Send the same event (e.g. a watcher status) to every client."""
@@ -89,27 +131,67 @@ class Hub:
         payload = make_payload()
         for sub in list(self.subscribers):
             self._offer(sub, payload)
+        self._enforce_total()
 
     def close(self) -> None:
         """End every stream (server shutdown): each generator returns at its next read."""
         self.closed = True
         for sub in list(self.subscribers):
-            _drain(sub.queue)
-            sub.queue.put_nowait(CLOSE)
+            self.end(sub)
 
-    def _offer(self, sub: Subscriber, payload: bytes) -> None:
-        try:
-            sub.queue.put_nowait(payload)
-        except asyncio.QueueFull:
-            _drain(sub.queue)
-            sub.queue.put_nowait(RESYNC)
+    def end(self, sub: Subscriber) -> None:
+        """End one client's stream at its next read (its access was revoked)."""
+        self._drop_backlog(sub)
+        sub.closing = True
+        sub.wakeup.set()
+
+    def resync(self, sub: Subscriber) -> None:
+        """Drop the client's backlog; the next thing it reads is a fresh snapshot."""
+        if not sub.resync_pending:
             sub.resyncs += 1
             self.stats.resyncs += 1
+        self._drop_backlog(sub)
+        sub.resync_pending = True
+        sub.wakeup.set()
 
+    def _offer(self, sub: Subscriber, payload: bytes) -> None:
+        if sub.resync_pending or sub.closing:
+            return  # it will get a snapshot (or nothing) anyway: queue nothing it cannot use
+        if (
+            len(sub.items) >= self.queue_size
+            or sub.queued_bytes + len(payload) > self.client_queue_bytes
+        ):
+            self.resync(sub)
+            return
+        sub.items.append(payload)
+        sub.queued_bytes += len(payload)
+        self.queued_bytes += len(payload)
+        sub.wakeup.set()
 
-def _drain(queue: asyncio.Queue[Any]) -> None:
-    while not queue.empty():
-        queue.get_nowait()
+    def _enforce_total(self) -> None:
+        if self.queued_bytes <= self.max_queued_bytes:
+            return
+        for sub in sorted(self.subscribers, key=lambda s: s.queued_bytes, reverse=True):
+            if self.queued_bytes <= self.max_queued_bytes:
+                break
+            self.resync(sub)
+        self.release_memory()
+
+    def _drop_backlog(self, sub: Subscriber) -> None:
+        self.queued_bytes -= sub.queued_bytes
+        self._dropped_since_trim += sub.queued_bytes
+        sub.items.clear()
+        sub.queued_bytes = 0
+
+    def release_memory(self, force: bool = False) -> bool:
+        """Ask the C allocator to give freed memory back to the system, now and then."""
+        now = time.monotonic()
+        due = self._dropped_since_trim >= TRIM_AFTER_BYTES
+        if not force and (not due or now - self._last_trim < TRIM_EVERY_SECONDS):
+            return False
+        self._dropped_since_trim = 0
+        self._last_trim = now
+        return _malloc_trim()
 
 
 def _patch_for(
@@ -126,3 +208,22 @@ def _patch_for(
         return None
     data = {"seq": seq, "server_time": server_time, "upsert": upsert, "remove": remove}
     return encode_event("patch", data, event_id=seq)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+
+
+_LIBC = _load_libc()
+
+
+def _malloc_trim() -> bool:
+    """glibc's malloc_trim(0); False where there is none (musl, macOS)."""
+    if _LIBC is None:
+        return False
+    return bool(_LIBC.malloc_trim(0))

@@ -17,7 +17,9 @@ from app.web.assets import asset_version
 from app.web.board_app import BoardApp
 from app.web.headers import install_security_headers
 from app.web.health import health_views
+from app.web.logins import AdminLogins
 from app.web.metrics import make_registry, metrics_views
+from app.web.page_cache import PageCache
 from app.web.routes import board_views
 from app.web.security import AccessPolicy, install_access_control
 
@@ -41,7 +43,9 @@ def create_app(settings: Settings | None = None) -> BoardApp:
     app.access = AccessPolicy.from_settings(settings)
     app.live = LiveState(settings, asset_version=asset_version(ROOT / "static", ROOT / "templates"))
     app.metrics_registry = make_registry(app.live)
-    install_access_control(app, app.access)
+    app.logins = AdminLogins(settings.failed_logins_per_minute)
+    app.page_cache = PageCache()
+    install_access_control(app, lambda: app.access, app.logins)
     install_security_headers(app, settings.hsts_seconds)
     app.register_blueprint(board_views)
     app.register_blueprint(health_views)

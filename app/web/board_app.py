@@ -12,12 +12,16 @@ from quart import Quart, current_app
 
 from app.live.state import LiveState
 from app.settings import Settings
+from app.web.logins import AdminLogins
+from app.web.page_cache import PageCache
 from app.web.security import AccessPolicy
 
 
 class BoardApp(Quart):
     live: LiveState
     access: AccessPolicy
+    logins: AdminLogins
+    page_cache: PageCache
     metrics_registry: CollectorRegistry
     settings: Settings
 

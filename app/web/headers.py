@@ -1,4 +1,5 @@
-"""Security headers on every response: a strict CSP, nosniff, no referrer, HSTS over HTTPS."""
+"""Security headers on every response: a strict CSP, nosniff, no referrer, HSTS over HTTPS, and
+`Cache-Control: no-store` on everything but the static files."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ def install_security_headers(app: Quart, hsts_seconds: int) -> None:
     async def add_security_headers(response: Response) -> Response:
         for name, value in STATIC_HEADERS.items():
             response.headers.setdefault(name, value)
+        if not request.path.startswith("/static/"):
+            # Ticket data (the page, the stream, the API) and the admin pages are never kept by
+            # a browser or a proxy; only the versioned static files may be cached.
+            response.headers["Cache-Control"] = "no-store"
         if hsts and request.scheme == "https":
             response.headers["Strict-Transport-Security"] = hsts
         return response

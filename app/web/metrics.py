@@ -18,6 +18,7 @@ from quart import Blueprint, Response
 from app.live.state import LiveState
 from app.web.board_app import current_board
 from app.web.health import seconds_since_sync
+from app.web.security import admins_only
 
 metrics_views = Blueprint("metrics", __name__)
 
@@ -101,6 +102,9 @@ def make_registry(live: LiveState) -> CollectorRegistry:
 
 @metrics_views.get("/metrics")
 async def metrics() -> Response:
+    refused = admins_only()
+    if refused is not None:
+        return refused
     registry = current_board().metrics_registry
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 

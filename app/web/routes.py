@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, jsonify, render_template, request
+import asyncio
+
+from quart import Blueprint, Response, jsonify, request
 
 from app.live.state import LiveState
 from app.rules.filters import BadFilter, RowFilter
 from app.web.board_app import current_board
+from app.web.security import current_viewer
 
 board_views = Blueprint("board", __name__)
 
@@ -28,22 +31,34 @@ async def bad_filter(exc: BadFilter) -> tuple[Response, int]:
 
 
 @board_views.get("/")
-async def page() -> str:
-    live = _live()
+async def page() -> Response:
+    board = current_board()
+    live = board.live
     view = _filter()
-    snap = live.snapshot(view)
-    return await render_template(
-        "board.html",
-        sections=snap["sections"],
-        now=snap["server_time"],
-        watcher=snap["watcher"],
-        malformed=snap["malformed"],
-        stale_after_seconds=snap["stale_after_seconds"],
-        heartbeat_seconds=live.settings.heartbeat_seconds,
-        query_string=request.query_string.decode("latin-1"),
-        filters=view.to_json(),
-        title="Ticket Dash",
-    )
+    query = request.query_string.decode("latin-1")
+    key = (view, query, live.seq, live.status_seq, live.asset_version)
+
+    async def render() -> str:
+        snap = live.snapshot(view)
+        context = {
+            "sections": snap["sections"],
+            "now": snap["server_time"],
+            "watcher": snap["watcher"],
+            "malformed": snap["malformed"],
+            "stale_after_seconds": snap["stale_after_seconds"],
+            "heartbeat_seconds": live.settings.heartbeat_seconds,
+            "query_string": query,
+            "filters": view.to_json(),
+            "title": "Ticket Dash",
+        }
+        template = board.jinja_env.get_template("board.html")
+        await board.update_template_context(context)
+        # Jinja's sync render of an async environment runs its own loop: fine in a thread,
+        # which copies this request's context (url_for works there).
+        return await asyncio.to_thread(template.render, context)
+
+    html = await board.page_cache.get(key, render)
+    return Response(html, content_type="text/html; charset=utf-8")
 
 
 @board_views.get("/api/tickets")
@@ -51,12 +66,22 @@ async def tickets_json() -> Response:
     return jsonify(_live().snapshot(_filter()))
 
 
+STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
 @board_views.get("/events")
 async def events() -> Response:
+    view = _filter()
+    if request.method == "HEAD":  # the headers a GET would have, and an end
+        return Response(
+            b"", content_type="text/event-stream; charset=utf-8", headers=STREAM_HEADERS
+        )
+    viewer = current_viewer()
+    tag = viewer.name if viewer is not None and viewer.kind == "kiosk" else ""
     response = Response(
-        _live().stream(_filter()),
+        _live().stream(view, tag),
         content_type="text/event-stream; charset=utf-8",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers=STREAM_HEADERS,
     )
     response.timeout = None  # a stream lives as long as the TV is on
     return response

@@ -16,19 +16,19 @@ board started behind the wrong bind still shows nothing to the network.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import ipaddress
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from quart import Quart, Response, request
+from quart import Quart, Response, g, request
 
-from app.credentials import NAME_RE, check_password_hash, cookie_mac, key_digest, verify_password
+from app.credentials import NAME_RE, check_password_hash, cookie_mac, key_digest
 from app.settings import Settings, SettingsError
+from app.web.logins import AdminLogins
 
 log = logging.getLogger("ticket_dash.access")
 
@@ -149,39 +149,21 @@ class AccessPolicy:
     def cookie_value(self, name: str) -> str:
         return f"{name}.{cookie_mac(name, self.key_digests[name])}"
 
-    def cookie_ok(self, value: str | None) -> bool:
+    def cookie_key_name(self, value: str | None) -> str | None:
+        """The kiosk key a cookie was issued for, while that key is listed; else None."""
         if not value:
-            return False
+            return None
         name, _, mac = value.partition(".")
         digest = self.key_digests.get(name)
         if digest is None:
-            return False  # revoked or never issued
-        return hmac.compare_digest(
+            return None  # revoked or never issued
+        good = hmac.compare_digest(
             mac.encode("ascii", "replace"), cookie_mac(name, digest).encode()
         )
+        return name if good else None
 
-    def basic_ok(self, header: str | None, cache: dict[bytes, str]) -> bool:
-        if not header or not header[:6].lower() == "basic ":
-            return False
-        try:
-            user, sep, password = (
-                base64.b64decode(header[6:], validate=True).decode().partition(":")
-            )
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-        stored = self.admin_hashes.get(user)
-        if not sep or stored is None:
-            return False
-        # scrypt takes ~50 ms: remember a verified header (by its hash) for later requests.
-        token = hashlib.sha256(header.encode()).digest()
-        if hmac.compare_digest(cache.get(token, ""), stored):
-            return True
-        if not verify_password(password, stored):
-            return False
-        if len(cache) > 64:
-            cache.clear()
-        cache[token] = stored
-        return True
+    def cookie_ok(self, value: str | None) -> bool:
+        return self.cookie_key_name(value) is not None
 
 
 def _challenge(message: str) -> Response:
@@ -202,16 +184,48 @@ def _url_without_key() -> str:
     return request.path + ("?" + urlencode(rest) if rest else "")
 
 
-def install_access_control(app: Quart, policy: AccessPolicy) -> None:
-    basic_cache: dict[bytes, str] = {}
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is asking: a TV by its kiosk key's name, an admin by user name, or this machine."""
+
+    kind: str  # "kiosk", "admin" or "local" (access control off, loopback client)
+    name: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind in ("admin", "local")
+
+
+def current_viewer() -> Viewer | None:
+    """The viewer of the current request, once access control let it through."""
+    viewer = getattr(g, "ticket_dash_viewer", None)
+    return viewer if isinstance(viewer, Viewer) else None
+
+
+def _too_many(retry_after: int) -> Response:
+    return Response(
+        "Too many failed logins from your address: try again later.\n",
+        status=429,
+        content_type="text/plain; charset=utf-8",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def install_access_control(
+    app: Quart, policy_now: Callable[[], AccessPolicy], logins: AdminLogins
+) -> None:
+    """Check every request but `/healthz`; `policy_now()` is read per request, so a reload of
+    the settings takes effect at once."""
 
     @app.before_request
     async def check_access() -> Response | None:
         if request.path in OPEN_PATHS:
             return None
-        addr = request.remote_addr
+        policy = policy_now()
+        addr = request.remote_addr or ""
         if not policy.enabled:
             if _is_loopback_client(addr):
+                g.ticket_dash_viewer = Viewer("local")
                 return None
             return _forbidden("Access control is off: this board only answers its own machine.")
         if not policy.client_allowed(addr):
@@ -234,9 +248,25 @@ def install_access_control(app: Quart, policy: AccessPolicy) -> None:
                 samesite="Strict",
             )
             return response
+        header = request.headers.get("Authorization")
+        if header:  # an admin's credentials come first: they may open what a TV's cookie may not
+            result = await logins.check(header, addr, policy.admin_hashes)
+            if result.retry_after is not None:
+                return _too_many(result.retry_after)
+            if result.user is not None:
+                g.ticket_dash_viewer = Viewer("admin", result.user)
+                return None
         cookie = request.cookies.get(COOKIE_SECURE) or request.cookies.get(COOKIE_PLAIN)
-        if policy.cookie_ok(cookie):
-            return None
-        if policy.basic_ok(request.headers.get("Authorization"), basic_cache):
+        key_name = policy.cookie_key_name(cookie)
+        if key_name is not None:
+            g.ticket_dash_viewer = Viewer("kiosk", key_name)
             return None
         return _challenge("Log in, or open this board's kiosk link once on this screen.")
+
+
+def admins_only() -> Response | None:
+    """For admin pages (`/metrics`): a TV's kiosk cookie is not enough."""
+    viewer = current_viewer()
+    if viewer is not None and viewer.is_admin:
+        return None
+    return _challenge("This page is for admins: log in.")

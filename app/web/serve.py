@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -24,6 +25,7 @@ import os
 import re
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -209,16 +211,38 @@ async def serve_board(
             loop.remove_signal_handler(sig)
 
 
-def run_board(settings: Settings) -> int:
-    """`python -m app`: one process, or `workers` processes sharing the listening sockets."""
-    if settings.workers <= 1:
-        asyncio.run(serve_board(create_app(settings), settings))
-        return 0
-    create_app(settings)  # refuse to start here, once, rather than in every worker
+def bind_sockets(config: Config, what: str) -> Sockets:
+    """Listen on the config's addresses now; SettingsError (one line) if an address is taken."""
+    try:
+        return config.create_sockets()
+    except OSError as exc:
+        addresses = ", ".join(config.bind + config.insecure_bind)
+        hint = (
+            " (another Ticket Dash, or another program, is using it: stop it, or choose "
+            "another address with --bind or the `bind` setting)"
+            if exc.errno == errno.EADDRINUSE
+            else ""
+        )
+        raise SettingsError(
+            f"cannot listen for {what} on {addresses}: {exc.strerror}{hint}"
+        ) from None
+
+
+def run_board(settings: Settings, on_listening: Callable[[str], None] = lambda _url: None) -> int:
+    """`python -m app`: one process, or `workers` processes sharing the listening sockets.
+
+    The sockets are bound first: an address in use is one clear SettingsError, and
+    `on_listening(url)` is called only once the board can be reached there.
+    """
+    app = create_app(settings)  # refuses to start here, once, on unusable settings
     config = hypercorn_config(settings)
-    sockets = config.create_sockets()
+    sockets = bind_sockets(config, "the board")
     mconfig = metrics_config(settings)
-    metrics_sockets = mconfig.create_sockets() if mconfig else None
+    metrics_sockets = bind_sockets(mconfig, "/metrics") if mconfig else None
+    on_listening(board_url(config))
+    if settings.workers <= 1:
+        asyncio.run(serve_board(app, settings, sockets=sockets, metrics_sockets=metrics_sockets))
+        return 0
     ctx = multiprocessing.get_context("spawn")
     workers = [
         ctx.Process(

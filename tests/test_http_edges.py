@@ -1,0 +1,72 @@
+"""The small things an attacker or a careless admin finds first (issue #9)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from factories import write_ticket
+from server import free_port, serving
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def server(folders):
+    write_ticket(folders[0], 1)
+    with serving(*folders) as running:
+        yield running
+
+
+def test_head_on_the_stream_answers_its_headers_and_ends(server):
+    response = httpx.head(f"{server.url}/events", timeout=3)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.headers["cache-control"] == "no-store"
+    metrics = httpx.get(f"{server.url}/metrics", timeout=3).text
+    assert "ticket_dash_sse_clients 0.0" in metrics  # it held no subscriber
+
+
+@pytest.mark.parametrize("path", ["/", "/api/tickets", "/healthz", "/metrics", "/nowhere"])
+def test_nothing_but_static_files_may_be_kept_by_a_browser_or_proxy(server, path):
+    response = httpx.get(f"{server.url}{path}", timeout=3)
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_the_stream_is_not_kept_either(server):
+    with httpx.stream("GET", f"{server.url}/events", timeout=3) as response:
+        assert response.headers["cache-control"] == "no-store"
+
+
+def test_static_files_may_be_cached(server):
+    response = httpx.get(f"{server.url}/static/board.css", timeout=3)
+    assert response.status_code == 200
+    assert "no-store" not in response.headers.get("cache-control", "")
+
+
+def test_a_busy_port_is_one_clear_line_and_a_failing_exit(folders):
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "app", "--bind", f"127.0.0.1:{port}"]
+            + ["--tickets-dir", str(folders[0]), "--mappings-dir", str(folders[1])],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 2
+    assert "Ticket Dash is at" not in result.stdout  # no URL for a board that is not there
+    lines = [line for line in result.stderr.splitlines() if line.startswith("ticket-dash:")]
+    assert lines == [
+        f"ticket-dash: cannot listen for the board on 127.0.0.1:{port}: Address already in use "
+        "(another Ticket Dash, or another program, is using it: stop it, or choose another "
+        "address with --bind or the `bind` setting)"
+    ]
+    assert "Traceback" not in result.stderr
