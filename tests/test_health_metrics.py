@@ -76,7 +76,7 @@ async def test_metrics_report_the_board(tmp_path):
     )
     async with started(settings) as app:
         live = app.live
-        live.hub.count_sent(b"x" * 10)
+        live.hub.count_sent(10)
         client = app.test_client(use_cookies=False)
         refused = await client.get("/metrics", scope_base=LAN)
         assert refused.status_code == 401

@@ -13,6 +13,8 @@ import heapq
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
 from app.contract.ticket import Ticket
 from app.rules.categorise import SECTIONS
 from app.rules.rows import Change, Row, RowContext, build_row
@@ -34,11 +36,19 @@ class Board:
         self._order: dict[str, list[tuple[Any, ...]]] = {s: [] for s in SECTIONS}
         self._crossings: list[tuple[float, int]] = []
         self._scheduled: dict[int, float] = {}
+        self._row_json: dict[int, bytes] = {}  # each row's JSON, made when first asked for
 
     # -- reading ---------------------------------------------------------------------------
     def section_rows(self, section: str) -> Iterator[Row]:
         for key in self._order[section]:
             yield self.rows[int(key[-1])]
+
+    def row_json(self, ident: int) -> bytes:
+        """The row's JSON, encoded once per change of the row and shared by every snapshot."""
+        encoded = self._row_json.get(ident)
+        if encoded is None:
+            encoded = self._row_json[ident] = orjson.dumps(self.rows[ident])
+        return encoded
 
     def counts(self) -> dict[str, int]:
         return {s: len(self._order[s]) for s in SECTIONS}
@@ -95,11 +105,13 @@ class Board:
         if old is not None:
             self._remove_row(ident)
         self.rows[ident] = new
+        self._row_json.pop(ident, None)
         bisect.insort(self._order[new["section"]], _order(new))
         return Change(old, new)
 
     def _remove_row(self, ident: int) -> Row | None:
         old = self.rows.pop(ident, None)
+        self._row_json.pop(ident, None)
         if old is not None:
             keys = self._order[old["section"]]
             key = _order(old)

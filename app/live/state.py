@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,11 @@ from app.rules.rows import Change, Row, RowContext
 from app.rules.sla import SlaPolicy
 from app.settings import Settings
 from app.stream.client import client_stream
-from app.stream.encoding import RETRY_MS, encode_event, encode_json_event, to_json
+from app.stream.encoding import encode_event
 from app.stream.hub import Hub
+from app.stream.snapshots import SectionRows, SnapshotCache, snapshot_chunks
 
 log = logging.getLogger("ticket_dash.live")
-
-SNAPSHOT_CACHE_VIEWS = 64
 
 
 class LiveState:
@@ -63,7 +62,7 @@ class LiveState:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._clock_changed = asyncio.Event()
-        self._sections_json: dict[RowFilter, tuple[int, str]] = {}
+        self.snapshots = SnapshotCache()
         self.watching = asyncio.Event()  # set once watchfiles is watching (tests wait on it)
         self.reader = BlockingReader(
             settings.read_stall_seconds, on_stall_change=self.publish_status
@@ -81,7 +80,7 @@ class LiveState:
         """
         self.names = Names()
         self.board = Board(self._row_context())
-        self._sections_json.clear()
+        self.snapshots.clear()
         batch = InputBatch.everything()
         batch.scan = False
         reads = read_inputs(
@@ -145,20 +144,22 @@ class LiveState:
     def snapshot(self, view: RowFilter) -> dict[str, Any]:
         return {**self.snapshot_head(view), "sections": self.visible_rows(view)}
 
+    def snapshot_chunks(self, view: RowFilter) -> Iterator[bytes]:
+        """The snapshot as an SSE event, in chunks made from shared row JSON (see
+        app.stream.snapshots); the head (time, watcher status) is fresh."""
+        sections = self.snapshots.rows(view, self.seq, self._section_rows_json)
+        return snapshot_chunks(self.snapshot_head(view), sections, self.seq)
+
     def snapshot_event(self, view: RowFilter) -> bytes:
-        """The snapshot as an SSE event. The rows' JSON is cached per view until the board
-        changes (`seq`), so a reconnect storm after a restart encodes each view once, not once
-        per TV; the small parts (time, watcher status) are fresh every time."""
-        cached = self._sections_json.get(view)
-        if cached is None or cached[0] != self.seq:
-            rows = self.visible_rows(view)
-            if len(self._sections_json) >= SNAPSHOT_CACHE_VIEWS:
-                self._sections_json.clear()  # views come from URLs: keep the cache bounded
-            cached = (self.seq, to_json(rows))
-            self._sections_json[view] = cached
-        head = self.snapshot_head(view)
-        data_json = to_json(head)[:-1] + ',"sections":' + cached[1] + "}"
-        return encode_json_event("snapshot", data_json, event_id=self.seq, retry=RETRY_MS)
+        """The whole snapshot event in one piece (for tests and benches)."""
+        return b"".join(self.snapshot_chunks(view))
+
+    def _section_rows_json(self, view: RowFilter) -> SectionRows:
+        board = self.board
+        return tuple(
+            (s, tuple(board.row_json(r["id"]) for r in board.section_rows(s) if view.shows(r)))
+            for s in SECTIONS
+        )
 
     def stream(self, view: RowFilter, tag: str = "") -> AsyncIterator[bytes]:
         """One client's event stream for this view (see app.stream.client); `tag` names who
@@ -166,7 +167,7 @@ class LiveState:
         return client_stream(
             self.hub,
             view,
-            self.snapshot_event,
+            self.snapshot_chunks,
             heartbeat_seconds=self.settings.heartbeat_seconds,
             clock=self.clock,
             tag=tag,

@@ -9,20 +9,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from app.rules.filters import RowFilter
 from app.stream.encoding import encode_event
-from app.stream.hub import CLOSE, RESYNC, Hub, QueueItem
+from app.stream.hub import CLOSE, Hub
 
 KEEP_ALIVE = b": ok\n\n"
 BIG_EVENT_BYTES = 4096
+SLICE_BYTES = 64 * 1024
+
+
+def _slices(event: bytes) -> Iterator[bytes]:
+    """A large event in slices: the server copies what a slow socket cannot take yet, so a TV
+    that stops reading pins one slice, not a whole event."""
+    if len(event) <= SLICE_BYTES:
+        yield event
+        return
+    view = memoryview(event)
+    for i in range(0, len(event), SLICE_BYTES):
+        yield bytes(view[i : i + SLICE_BYTES])
 
 
 async def client_stream(
     hub: Hub,
     view: RowFilter,
-    snapshot: Callable[[RowFilter], bytes],
+    snapshot: Callable[[RowFilter], Iterator[bytes]],
     *,
     heartbeat_seconds: float,
     clock: Callable[[], float],
@@ -31,26 +43,26 @@ async def client_stream(
     """The bytes of one client's event stream, until the hub closes it or the client leaves."""
     sub = hub.subscribe(view, tag)
     try:
-        item: QueueItem = snapshot(view)
+        chunks: Iterator[bytes] = snapshot(view)
         while True:
-            if item is CLOSE:
-                return
-            if item is RESYNC:
-                item = snapshot(view)
-            assert isinstance(item, bytes)
-            hub.count_sent(item)
-            big = len(item) > BIG_EVENT_BYTES
-            yield item
-            if big:
+            size = 0
+            for chunk in chunks:
+                size += len(chunk)
+                yield chunk
+            del chunks
+            hub.count_sent(size)
+            if size > BIG_EVENT_BYTES:
                 # The ASGI server keeps the last chunk alive until the next one: send a tiny
-                # comment so a 5 MB snapshot is not held per client (768 KiB → 41 KiB a client).
-                del item
+                # comment so a large chunk is not held per quiet client.
                 yield KEEP_ALIVE
             try:
                 async with asyncio.timeout(heartbeat_seconds):  # no extra task, unlike wait_for
                     item = await hub.next(sub)
             except TimeoutError:
                 item = encode_event("heartbeat", {"server_time": clock()}, comment="heartbeat")
+            if item is CLOSE:
+                return
+            chunks = _slices(item) if isinstance(item, bytes) else snapshot(view)  # RESYNC
     finally:
         # Runs on disconnect (GeneratorExit / CancelledError, which propagate) and on CLOSE.
         with contextlib.suppress(Exception):

@@ -8,9 +8,10 @@ in events (a patch of a ticket with a 100 KB subject is 100 KB). The hub also bo
 all clients (`max_queued_bytes`): past it, the clients with the longest backlogs are resynced
 first. Patches are encoded once per distinct filter, not once per client.
 
-When a large backlog is dropped, the memory goes back to the allocator but glibc keeps it in the
-process unless asked; `release_memory` asks (at most every few seconds), so a board that held a
-burst for stalled clients shrinks again once they leave.
+When clients leave or backlogs are dropped, the memory goes back to the allocator, but glibc
+keeps it in the process unless asked; the hub asks (`malloc_trim`, a fraction of a millisecond)
+one second after the last such event, so a board that held a burst for stalled clients shrinks
+again once they leave.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
-import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -40,8 +40,7 @@ RESYNC = _Marker("RESYNC")
 CLOSE = _Marker("CLOSE")
 QueueItem = bytes | _Marker
 
-TRIM_AFTER_BYTES = 4 * 1024 * 1024  # give memory back once this much backlog was dropped
-TRIM_EVERY_SECONDS = 5.0
+TRIM_DELAY_SECONDS = 1.0
 
 
 @dataclass(eq=False)
@@ -72,8 +71,8 @@ class Hub:
     stats: HubStats = field(default_factory=HubStats)
     closed: bool = False
     queued_bytes: int = 0  # over all subscribers
-    _dropped_since_trim: int = 0
-    _last_trim: float = 0.0
+    trims: int = 0
+    _trim_handle: asyncio.TimerHandle | None = None
 
     @property
     def client_count(self) -> int:
@@ -89,7 +88,7 @@ class Hub:
     def unsubscribe(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
         self._drop_backlog(sub)
-        self.release_memory()
+        self.release_memory_soon()
 
     async def next(self, sub: Subscriber) -> QueueItem:
         """What this client sends next: CLOSE, RESYNC (send a snapshot), or an event's bytes."""
@@ -107,9 +106,9 @@ class Hub:
             sub.wakeup.clear()
             await sub.wakeup.wait()
 
-    def count_sent(self, payload: bytes) -> None:
+    def count_sent(self, size: int) -> None:
         self.stats.events_sent += 1
-        self.stats.bytes_sent += len(payload)
+        self.stats.bytes_sent += size
 
     def publish_changes(self, changes: Iterable[Change], seq: int, server_time: float) -> None:
         changes = list(changes)
@@ -167,6 +166,8 @@ class Hub:
         sub.queued_bytes += len(payload)
         self.queued_bytes += len(payload)
         sub.wakeup.set()
+        if self.queued_bytes > self.max_queued_bytes:
+            self._enforce_total()
 
     def _enforce_total(self) -> None:
         if self.queued_bytes <= self.max_queued_bytes:
@@ -175,23 +176,28 @@ class Hub:
             if self.queued_bytes <= self.max_queued_bytes:
                 break
             self.resync(sub)
-        self.release_memory()
+        self.release_memory_soon()
 
     def _drop_backlog(self, sub: Subscriber) -> None:
         self.queued_bytes -= sub.queued_bytes
-        self._dropped_since_trim += sub.queued_bytes
         sub.items.clear()
         sub.queued_bytes = 0
 
-    def release_memory(self, force: bool = False) -> bool:
-        """Ask the C allocator to give freed memory back to the system, now and then."""
-        now = time.monotonic()
-        due = self._dropped_since_trim >= TRIM_AFTER_BYTES
-        if not force and (not due or now - self._last_trim < TRIM_EVERY_SECONDS):
-            return False
-        self._dropped_since_trim = 0
-        self._last_trim = now
-        return _malloc_trim()
+    def release_memory_soon(self) -> None:
+        """Give freed memory back to the system a second after the last client left (once for
+        a thousand leaving together)."""
+        if self._trim_handle is not None:
+            self._trim_handle.cancel()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a unit test): nothing to give back to
+        self._trim_handle = loop.call_later(TRIM_DELAY_SECONDS, self._trim)
+
+    def _trim(self) -> None:
+        self._trim_handle = None
+        self.trims += 1
+        _malloc_trim()
 
 
 def _patch_for(

@@ -42,6 +42,11 @@ class BoardCollector(Collector):
         yield CounterMetricFamily(
             "ticket_dash_sse_resyncs", "Slow clients resynced.", value=hub.stats.resyncs
         )
+        yield GaugeMetricFamily(
+            "ticket_dash_sse_queued_bytes",
+            "Bytes of events waiting for slow clients (bounded by max_queued_bytes).",
+            value=hub.queued_bytes,
+        )
         tickets = GaugeMetricFamily(
             "ticket_dash_tickets", "Tickets on the board by section.", labels=["section"]
         )

@@ -1,0 +1,88 @@
+"""A TV that stops reading costs the board a bounded number of bytes, and the memory comes back
+when it leaves (issue #9): 100 stalled clients, each with a filter of its own, while tickets
+with 60 KB subjects change as fast as they can be written."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import httpx
+from factories import write_ticket
+from server import serving
+
+CLIENTS = 100
+CHANGES = 300
+SUBJECT_BYTES = 60_000
+MAX_QUEUED = 16_000_000
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def stalled_client(port: int, agent: int) -> socket.socket:
+    """An /events client that sends its request and then never reads a byte."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(f"GET /events?agent=none,{agent} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    return sock
+
+
+def test_stalled_clients_hold_bounded_memory_that_is_returned_when_they_leave(folders):
+    tickets, mappings = folders
+    for ident in range(1, 21):
+        write_ticket(tickets, ident, subject=f"ticket {ident}")
+    env = {"TICKET_DASH_MAX_QUEUED_BYTES": str(MAX_QUEUED)}
+    with serving(tickets, mappings, env=env) as server:
+        pid = server.process.pid
+        for _ in range(3):  # warm up: imports, first renders, allocator pools
+            httpx.get(f"{server.url}/api/tickets", timeout=5)
+        baseline = rss_bytes(pid)
+        clients = [stalled_client(server.port, 1000 + n) for n in range(CLIENTS)]
+        try:
+            deadline = time.monotonic() + 10
+            while (
+                httpx.get(f"{server.url}/metrics", timeout=5).text.count(
+                    f"ticket_dash_sse_clients {CLIENTS}.0"
+                )
+                == 0
+            ):
+                assert time.monotonic() < deadline, "the clients never connected"
+                time.sleep(0.05)
+            peaks = [baseline, baseline]  # over the first and the second half of the changes
+            for n in range(CHANGES):
+                write_ticket(tickets, 1 + n % 20, subject=f"{n} " + "x" * SUBJECT_BYTES)
+                if n % 10 == 0:
+                    half = 2 * n // CHANGES
+                    peaks[half] = max(peaks[half], rss_bytes(pid))
+            time.sleep(1.0)  # the board catches up with the last writes
+            peaks[1] = max(peaks[1], rss_bytes(pid))
+            peak = max(peaks)
+        finally:
+            for sock in clients:
+                sock.close()
+        deadline = time.monotonic() + 10
+        while (
+            "ticket_dash_sse_clients 0.0" not in httpx.get(f"{server.url}/metrics", timeout=5).text
+        ):
+            assert time.monotonic() < deadline, "the board never noticed the clients left"
+            time.sleep(0.05)
+        # The board gives the memory back a second after the last client left.
+        deadline = time.monotonic() + 5
+        while (after := rss_bytes(pid)) - baseline >= 40 * 2**20 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    growth, kept = peak - baseline, after - baseline
+    print(f"baseline {baseline >> 20} MiB, peak +{growth >> 20} MiB, after +{kept >> 20} MiB")
+    # Unbounded, this was 100 clients × 256 events × 60 KB = 1.5 GB, and 800 MB stayed after
+    # they left. Bounded: the queues' global cap, one 64 KB slice and the server's socket buffer
+    # per client, the patches of one batch being encoded for 100 filters, and the allocator's
+    # slack. Bounded also means flat: the second half of the changes grows nothing.
+    assert growth < 256 * 2**20
+    assert peaks[1] <= peaks[0] + 48 * 2**20
+    assert kept < 40 * 2**20
