@@ -53,9 +53,10 @@ def test_a_busy_port_is_one_clear_line_and_a_failing_exit(folders):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", port))
         taken.listen()
+        command = [sys.executable, "-m", "app", "--bind", f"127.0.0.1:{port}"]
+        command += ["--tickets-dir", str(folders[0]), "--mappings-dir", str(folders[1])]
         result = subprocess.run(
-            [sys.executable, "-m", "app", "--bind", f"127.0.0.1:{port}"]
-            + ["--tickets-dir", str(folders[0]), "--mappings-dir", str(folders[1])],
+            command,
             cwd=ROOT,
             capture_output=True,
             text=True,
