@@ -28,6 +28,7 @@ SCRIPTS = {
     "browser": "bench_browser_latency.py",
     "watcher": "bench_watcher.py",  # the Freshservice watcher against the fake (~5 min)
     "shutdown": "bench_shutdown.py",  # SIGTERM with 1,000 streams, per Python
+    "abuse": "bench_abuse.py",  # guessers, reload storms, stalled clients (issue #9)
 }
 LIMIT_SECONDS = 420
 
