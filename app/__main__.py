@@ -14,8 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.settings import Settings, SettingsError, load_settings
-from app.web.serve import run_board
+from app.settings import Settings, SettingsError, SettingsSource
+from app.web.run import run_board
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,17 +43,16 @@ def main(argv: list[str] | None = None) -> int:
         "mappings_dir": args.mappings_dir,
         "workers": args.workers,
     }
+    source = SettingsSource({k: v for k, v in explicit.items() if v is not None}, args.config)
     try:
-        settings = load_settings(explicit, config_path=args.config)
+        settings = source.load()
         if args.demo:
-            settings = load_settings(
-                {
-                    **explicit,
-                    "tickets_dir": settings.demo_dir / "tickets",
-                    "mappings_dir": settings.demo_dir / "mappings",
-                },
-                config_path=args.config,
-            )
+            demo_dirs = {
+                "tickets_dir": settings.demo_dir / "tickets",
+                "mappings_dir": settings.demo_dir / "mappings",
+            }
+            source = SettingsSource({**source.explicit, **demo_dirs}, args.config)
+            settings = source.load()
     except SettingsError as exc:
         print(f"ticket-dash: {exc}", file=sys.stderr)
         return 2
@@ -66,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             demo.append(start_demo(settings, args.config))
 
     try:
-        return run_board(settings, on_listening=listening)
+        return run_board(settings, on_listening=listening, source=source)
     except SettingsError as exc:
         print(f"ticket-dash: {exc}", file=sys.stderr)
         return 2

@@ -357,3 +357,20 @@ def _validate(s: Settings) -> None:
     missing = {"low", "medium", "high", "urgent"} - set(s.update_sla_minutes)
     if missing:
         raise SettingsError(f"setting 'update_sla_minutes' lacks {', '.join(sorted(missing))}")
+
+
+@dataclass(frozen=True)
+class SettingsSource:
+    """How the running settings were made (command line values and the config file), so that a
+    reload (`systemctl reload`, SIGHUP) reads them again the same way."""
+
+    explicit: Mapping[str, Any] = field(default_factory=dict)
+    config_path: Path | None = None
+
+    def load(self) -> Settings:
+        return load_settings(self.explicit, config_path=self.config_path)
+
+
+def changed_settings(old: Settings, new: Settings) -> list[str]:
+    """The names of the settings whose values differ."""
+    return [f.name for f in SETTING_FIELDS if getattr(old, f.name) != getattr(new, f.name)]

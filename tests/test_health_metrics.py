@@ -124,8 +124,7 @@ async def test_metrics_without_a_watcher_status(tmp_path):
     async with started(secured_settings(tmp_path)) as app:
         response = await app.test_client().get("/metrics")  # loopback, still needs a login
         assert response.status_code == 401
-        registry = app.metrics_registry
-        transport = httpx.ASGITransport(app=metrics_asgi(registry))  # the metrics_bind app
+        transport = httpx.ASGITransport(app=metrics_asgi(app.metrics))  # the metrics_bind app
         async with httpx.AsyncClient(transport=transport, base_url="http://m") as client:
             text = (await client.get("/metrics")).text
             assert (await client.get("/")).status_code == 404

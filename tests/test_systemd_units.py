@@ -22,7 +22,7 @@ import trustme
 from hypercorn.config import Config
 
 from app.credentials import hash_key
-from app.web.serve import ACCESS_LOG_FORMAT
+from app.web.listen import ACCESS_LOG_FORMAT
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

@@ -17,6 +17,7 @@ from typing import Any
 
 from app.contract.mappings import Names
 from app.contract.status import WatcherStatus
+from app.contract.times import parse_iso_or_none
 from app.live.board import Board
 from app.live.folder import TicketFolder, read_ticket_files
 from app.live.inputs import InputBatch, InputReads, malformed_name, read_inputs
@@ -69,6 +70,7 @@ class LiveState:
         )
         self.watch_problem: str | None = "not started"  # None while the folder watch is live
         self._rescan_now = asyncio.Event()
+        self.started = asyncio.Event()  # set once the background tasks run
 
     # -- life cycle ------------------------------------------------------------------------
     def load(self) -> None:
@@ -117,6 +119,7 @@ class LiveState:
             asyncio.create_task(self._rescan_task(), name="ticket-dash-rescan"),
             asyncio.create_task(self._clock_task(), name="ticket-dash-clock"),
         ]
+        self.started.set()
 
     async def stop(self) -> None:
         """End the streams and the background tasks; safe to call twice."""
@@ -135,6 +138,13 @@ class LiveState:
     @property
     def running_tasks(self) -> list[asyncio.Task[None]]:
         return [t for t in self._tasks if not t.done()]
+
+    def alive(self) -> str | None:
+        """None while every background task runs; else which one ended (for the watchdog)."""
+        if not self.started.is_set() or self._stop.is_set():
+            return "not running"
+        ended = [t.get_name() for t in self._tasks if t.done()]
+        return f"background task ended: {', '.join(ended)}" if ended else None
 
     # -- what clients get --------------------------------------------------------------------
     def visible_rows(self, view: RowFilter) -> dict[str, list[Row]]:
@@ -193,6 +203,24 @@ class LiveState:
             "malformed": self.folder.malformed.to_json(),
             "problem": self.problem(),
         }
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Take new settings while running: limits, SLA and section rules, row texts."""
+        self.settings = settings
+        self.hub.queue_size = settings.client_queue_size
+        self.hub.client_queue_bytes = settings.client_queue_bytes
+        self.hub.max_queued_bytes = settings.max_queued_bytes
+        self.reader.stall_seconds = settings.read_stall_seconds
+        now = self.clock()
+        self.publish(self.board.refresh_all(now, self._row_context()), now)
+        self._clock_changed.set()  # SLA thresholds may have moved
+        self._rescan_now.set()  # and read the mappings and the status again
+
+    def seconds_since_sync(self) -> float | None:
+        """Seconds since the watcher's last successful sync, or None if it never reported one."""
+        status = self.watcher_status
+        when = parse_iso_or_none(status.last_success) if status is not None else None
+        return None if when is None else max(0.0, self.clock() - when)
 
     def problem(self) -> str | None:
         """Why the board may not be seeing changes right now, in words; None when it is."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry
+
 from app.live.state import LiveState
 from app.settings import Settings, load_settings
 from app.web import render
@@ -18,10 +20,11 @@ from app.web.board_app import BoardApp
 from app.web.headers import install_security_headers
 from app.web.health import health_views
 from app.web.logins import AdminLogins
-from app.web.metrics import make_registry, metrics_views
+from app.web.metrics import make_metrics
 from app.web.page_cache import PageCache
 from app.web.routes import board_views
 from app.web.security import AccessPolicy, install_access_control
+from app.web.worker_metrics import WorkerMetrics
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -42,14 +45,14 @@ def create_app(settings: Settings | None = None) -> BoardApp:
     app.settings = settings
     app.access = AccessPolicy.from_settings(settings)
     app.live = LiveState(settings, asset_version=asset_version(ROOT / "static", ROOT / "templates"))
-    app.metrics_registry = make_registry(app.live)
     app.logins = AdminLogins(settings.failed_logins_per_minute)
     app.page_cache = PageCache()
+    registry = CollectorRegistry(auto_describe=False)
+    app.metrics = make_metrics(app.live, WorkerMetrics(app.live, app.logins, registry), registry)
     install_access_control(app, lambda: app.access, app.logins)
     install_security_headers(app, settings.hsts_seconds)
     app.register_blueprint(board_views)
     app.register_blueprint(health_views)
-    app.register_blueprint(metrics_views)
     render.register(app)
     app.jinja_env.globals["asset_version"] = app.live.asset_version
 

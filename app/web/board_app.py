@@ -7,14 +7,19 @@ here, in one place: the lifespan and `python -m app`'s hard stop both call `stop
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry
+import dataclasses
+import logging
+
 from quart import Quart, current_app
 
 from app.live.state import LiveState
-from app.settings import Settings
+from app.settings import Settings, changed_settings
 from app.web.logins import AdminLogins
+from app.web.metrics import Metrics
 from app.web.page_cache import PageCache
-from app.web.security import AccessPolicy
+from app.web.security import AccessPolicy, Viewer
+
+log = logging.getLogger("ticket_dash.reload")
 
 
 class BoardApp(Quart):
@@ -22,7 +27,7 @@ class BoardApp(Quart):
     access: AccessPolicy
     logins: AdminLogins
     page_cache: PageCache
-    metrics_registry: CollectorRegistry
+    metrics: Metrics
     settings: Settings
 
     async def start_live(self) -> None:
@@ -32,6 +37,34 @@ class BoardApp(Quart):
         """End every stream and background task; safe to call twice."""
         await self.live.stop()
 
+    def apply_settings(self, new: Settings) -> list[str]:
+        """Take the settings a running board can take (`RELOADABLE`); returns the names of the
+        changed ones that need a restart, which keep their running values meanwhile.
+
+        Raises SettingsError, changing nothing, when the new access settings are unusable. The
+        streams of TVs whose key was revoked (or changed), and of removed admins, end at once.
+        """
+        old = self.settings
+        changed = changed_settings(old, new)
+        needs_restart = [name for name in changed if name not in RELOADABLE]
+        effective = dataclasses.replace(new, **{n: getattr(old, n) for n in needs_restart})
+        policy = AccessPolicy.from_settings(effective)
+        previous = self.access
+        self.settings = effective
+        self.access = policy
+        self.logins.failures_per_minute = max(1, effective.failed_logins_per_minute)
+        self.live.apply_settings(effective)
+        self.page_cache.clear()
+        ended = 0
+        for sub in list(self.live.hub.subscribers):
+            viewer = Viewer.from_tag(sub.tag)
+            if viewer is not None and not viewer.still_allowed(previous, policy):
+                self.live.hub.end(sub)
+                ended += 1
+        if ended:
+            log.warning("ended %d event stream(s) of revoked keys or admins", ended)
+        return needs_restart
+
 
 def current_board() -> BoardApp:
     """The app serving the current request, typed."""
@@ -39,3 +72,31 @@ def current_board() -> BoardApp:
     if not isinstance(app, BoardApp):  # werkzeug's LocalProxy passes isinstance through
         raise RuntimeError("not a Ticket Dash app")
     return app
+
+
+# Settings a running board takes on reload (SIGHUP); any other change needs a restart.
+RELOADABLE = frozenset(
+    {
+        "access_keys",
+        "admin_users",
+        "allowed_networks",
+        "failed_logins_per_minute",
+        "kiosk_cookie_days",
+        "status_sections",
+        "waiting_status_names",
+        "hidden_status_names",
+        "customer_reply_means_waiting",
+        "fr_warning_hours",
+        "fr_critical_hours",
+        "update_sla_minutes",
+        "stale_after_seconds",
+        "description_chars",
+        "freshservice_domain",
+        "link_base",
+        "heartbeat_seconds",
+        "client_queue_size",
+        "client_queue_bytes",
+        "max_queued_bytes",
+        "read_stall_seconds",
+    }
+)

@@ -11,24 +11,14 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify
 
-from app.contract.times import parse_iso_or_none
 from app.live.state import LiveState
 from app.web.board_app import current_board
 
 health_views = Blueprint("health", __name__)
 
 
-def seconds_since_sync(live: LiveState) -> float | None:
-    """Seconds since the watcher's last successful sync, or None if it never reported one."""
-    status = live.watcher_status
-    when = parse_iso_or_none(status.last_success) if status is not None else None
-    if when is None:
-        return None
-    return max(0.0, live.clock() - when)
-
-
 def health(live: LiveState) -> tuple[bool, dict[str, Any]]:
-    age = seconds_since_sync(live)
+    age = live.seconds_since_sync()
     body: dict[str, Any] = {"status": "ok", "seconds_since_sync": age}
     stale_after = live.settings.stale_after_seconds
     problem = live.problem()

@@ -1,7 +1,10 @@
-"""`/metrics` in the Prometheus text format, read from the live board at scrape time.
+"""`/metrics` in the Prometheus text format.
 
-One registry per app (no globals): a custom collector turns the LiveBoard's counters into
-metrics. `metrics_asgi` serves the same registry on its own address (`metrics_bind`).
+Two kinds of numbers. What every board process knows alike — tickets per section, malformed
+files, the watcher's status — is read from the live state of the process that answers, at scrape
+time (`BoardCollector`). What each process counts on its own — streams, bytes, logins — is in
+app.web.worker_metrics, added up over all workers with `-w N`. `metrics_asgi` serves the same on
+its own address (`metrics_bind`).
 """
 
 from __future__ import annotations
@@ -12,41 +15,21 @@ from collections.abc import Iterator
 from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, Scope
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from quart import Blueprint, Response
 
 from app.live.state import LiveState
-from app.web.board_app import current_board
-from app.web.health import seconds_since_sync
-from app.web.security import admins_only
-
-metrics_views = Blueprint("metrics", __name__)
+from app.web.worker_metrics import WorkerMetrics, multiprocess
 
 
 class BoardCollector(Collector):
+    """The board's state as the answering process sees it (the same in every worker)."""
+
     def __init__(self, live: LiveState) -> None:
         self.live = live
 
     def collect(self) -> Iterator[Metric]:
         live = self.live
-        hub = live.hub
-        yield GaugeMetricFamily(
-            "ticket_dash_sse_clients", "Open event streams.", value=hub.client_count
-        )
-        yield CounterMetricFamily(
-            "ticket_dash_sse_events_sent", "Events sent to clients.", value=hub.stats.events_sent
-        )
-        yield CounterMetricFamily(
-            "ticket_dash_sse_bytes_sent", "Event bytes sent.", value=hub.stats.bytes_sent
-        )
-        yield CounterMetricFamily(
-            "ticket_dash_sse_resyncs", "Slow clients resynced.", value=hub.stats.resyncs
-        )
-        yield GaugeMetricFamily(
-            "ticket_dash_sse_queued_bytes",
-            "Bytes of events waiting for slow clients (bounded by max_queued_bytes).",
-            value=hub.queued_bytes,
-        )
         tickets = GaugeMetricFamily(
             "ticket_dash_tickets", "Tickets on the board by section.", labels=["section"]
         )
@@ -55,10 +38,15 @@ class BoardCollector(Collector):
         yield tickets
         yield GaugeMetricFamily(
             "ticket_dash_malformed_files",
-            "Ticket files skipped as malformed.",
+            "Ticket, mapping and status files skipped as malformed.",
             value=len(live.folder.malformed.reasons),
         )
-        age = seconds_since_sync(live)
+        yield GaugeMetricFamily(
+            "ticket_dash_board_problem",
+            "1 while the board cannot see changes (folder watch down, folder stalled).",
+            value=0 if live.problem() is None else 1,
+        )
+        age = live.seconds_since_sync()
         yield GaugeMetricFamily(
             "ticket_dash_seconds_since_last_sync",
             "Seconds since the watcher's last successful sync (NaN: never).",
@@ -99,22 +87,33 @@ def _watcher_metrics(live: LiveState) -> Iterator[Metric]:
     yield counts
 
 
-def make_registry(live: LiveState) -> CollectorRegistry:
-    registry = CollectorRegistry(auto_describe=False)
+class Metrics:
+    """The app's metrics: `render()` is a scrape's answer."""
+
+    def __init__(
+        self, live: LiveState, workers: WorkerMetrics, registry: CollectorRegistry
+    ) -> None:
+        self.live = live
+        self.workers = workers
+        self.registry = registry
+
+    def render(self) -> bytes:
+        self.workers.sample()  # this process's own numbers, fresh
+        if not multiprocess():
+            return generate_latest(self.registry)
+        combined = CollectorRegistry(auto_describe=False)
+        MultiProcessCollector(combined)
+        combined.register(BoardCollector(self.live))
+        return generate_latest(combined)
+
+
+def make_metrics(live: LiveState, workers: WorkerMetrics, registry: CollectorRegistry) -> Metrics:
+    """The app's metrics (the registry already holds the per-worker ones, in one process)."""
     registry.register(BoardCollector(live))
-    return registry
+    return Metrics(live, workers, registry)
 
 
-@metrics_views.get("/metrics")
-async def metrics() -> Response:
-    refused = admins_only()
-    if refused is not None:
-        return refused
-    registry = current_board().metrics_registry
-    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
-
-
-def metrics_asgi(registry: CollectorRegistry) -> ASGIFramework:
+def metrics_asgi(metrics: Metrics) -> ASGIFramework:
     """A tiny ASGI app: GET /metrics and nothing else, for the separate `metrics_bind`."""
 
     async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
@@ -129,7 +128,7 @@ def metrics_asgi(registry: CollectorRegistry) -> ASGIFramework:
         if scope["type"] != "http":
             return
         if scope["path"] == "/metrics" and scope["method"] in ("GET", "HEAD"):
-            status, body, ctype = 200, generate_latest(registry), CONTENT_TYPE_LATEST
+            status, body, ctype = 200, metrics.render(), CONTENT_TYPE_LATEST
         else:
             status, body, ctype = 404, b"not found\n", "text/plain; charset=utf-8"
         headers = [(b"content-type", ctype.encode()), (b"content-length", str(len(body)).encode())]

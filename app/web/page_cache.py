@@ -27,6 +27,9 @@ class PageCache:
         self._render_lock = asyncio.Lock()
         self.renders = 0
 
+    def clear(self) -> None:
+        self._pages.clear()
+
     async def get(self, key: Hashable, render: Callable[[], Awaitable[str]]) -> str:
         """The page for `key`, rendered by `render()` unless a fresh one is at hand."""
         now = time.monotonic()

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from quart import Blueprint, Response, jsonify, request
 
 from app.live.state import LiveState
 from app.rules.filters import BadFilter, RowFilter
 from app.web.board_app import current_board
-from app.web.security import current_viewer
+from app.web.security import admins_only, current_viewer
 
 board_views = Blueprint("board", __name__)
 
@@ -66,6 +67,15 @@ async def tickets_json() -> Response:
     return jsonify(_live().snapshot(_filter()))
 
 
+@board_views.get("/metrics")
+async def metrics() -> Response:
+    """Prometheus metrics, for admins (see app.web.metrics)."""
+    refused = admins_only()
+    if refused is not None:
+        return refused
+    return Response(current_board().metrics.render(), content_type=CONTENT_TYPE_LATEST)
+
+
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
@@ -77,7 +87,7 @@ async def events() -> Response:
             b"", content_type="text/event-stream; charset=utf-8", headers=STREAM_HEADERS
         )
     viewer = current_viewer()
-    tag = viewer.name if viewer is not None and viewer.kind == "kiosk" else ""
+    tag = viewer.tag if viewer is not None else ""
     response = Response(
         _live().stream(view, tag),
         content_type="text/event-stream; charset=utf-8",

@@ -195,6 +195,24 @@ class Viewer:
     def is_admin(self) -> bool:
         return self.kind in ("admin", "local")
 
+    @property
+    def tag(self) -> str:
+        """How the viewer's streams are marked, so a revoked key or admin ends them."""
+        return f"{self.kind}:{self.name}"
+
+    def still_allowed(self, old: AccessPolicy, new: AccessPolicy) -> bool:
+        """Whether a viewer let in under `old` would still be let in under `new`."""
+        if self.kind == "kiosk":
+            return new.key_digests.get(self.name) == old.key_digests.get(self.name) is not None
+        if self.kind == "admin":
+            return new.admin_hashes.get(self.name) == old.admin_hashes.get(self.name) is not None
+        return True
+
+    @classmethod
+    def from_tag(cls, tag: str) -> Viewer | None:
+        kind, sep, name = tag.partition(":")
+        return cls(kind, name) if sep else None
+
 
 def current_viewer() -> Viewer | None:
     """The viewer of the current request, once access control let it through."""

@@ -1,0 +1,143 @@
+"""Where the board listens, and how: hypercorn's configuration from the settings.
+
+TLS follows the original's convention: when `certfile` and `keyfile` both exist, HTTPS (and
+HTTP/2); otherwise plain HTTP. Under systemd the files come from `LoadCredential=` as
+`$CREDENTIALS_DIRECTORY/tls-cert` and `tls-key`, which win when present. With TLS,
+`http_redirect_bind` answers plain HTTP with a redirect to HTTPS; `metrics_bind` serves
+`/metrics` on an address of its own. The sockets are bound before anything else, so an address
+in use is one clear error and the board's URL is printed only once it can be reached.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import re
+from pathlib import Path
+
+from hypercorn.config import Config, Sockets
+from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, Scope
+
+from app.settings import Settings, SettingsError
+
+log = logging.getLogger("ticket_dash.serve")
+
+GRACEFUL_TIMEOUT = 2.0
+# No query string (a kiosk key may be in the first request) and no referrer.
+ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s HTTP/%(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
+_HOST_RE = re.compile(r"^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$")
+
+
+def tls_files(settings: Settings) -> tuple[str, str] | None:
+    """(certfile, keyfile) when both exist, systemd credentials first; else None (plain HTTP)."""
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    if creds:
+        cert, key = Path(creds, "tls-cert"), Path(creds, "tls-key")
+        if cert.is_file() and key.is_file():
+            return str(cert), str(key)
+    if Path(settings.certfile).is_file() and Path(settings.keyfile).is_file():
+        return settings.certfile, settings.keyfile
+    return None
+
+
+def hypercorn_config(settings: Settings) -> Config:
+    config = Config()
+    config.bind = [settings.bind]
+    config.graceful_timeout = GRACEFUL_TIMEOUT
+    # Logger objects, not "-": hypercorn's lines then go through our logging setup, once each.
+    config.accesslog = logging.getLogger("hypercorn.access") if settings.access_log else None
+    config.access_log_format = ACCESS_LOG_FORMAT
+    config.errorlog = logging.getLogger("hypercorn.error")
+    tls = tls_files(settings)
+    if tls:
+        config.certfile, config.keyfile = tls
+        config.alpn_protocols = ["h2", "http/1.1"]
+        if settings.http_redirect_bind:
+            config.insecure_bind = [settings.http_redirect_bind]
+    elif settings.http_redirect_bind:
+        log.warning(
+            "http_redirect_bind is set but there is no TLS certificate: not listening there"
+        )
+    return config
+
+
+def metrics_config(settings: Settings) -> Config | None:
+    if not settings.metrics_bind:
+        return None
+    config = Config()
+    config.bind = [settings.metrics_bind]
+    config.graceful_timeout = GRACEFUL_TIMEOUT
+    config.errorlog = logging.getLogger("hypercorn.error")
+    return config
+
+
+def board_url(config: Config) -> str:
+    scheme = "https" if config.ssl_enabled else "http"
+    bind = config.bind[0]
+    if bind.startswith("fd://"):
+        return f"{scheme}://<this host>/ (socket from systemd)"
+    host, _, port = bind.rpartition(":")
+    if host in ("0.0.0.0", "[::]", ""):
+        host = "127.0.0.1"
+    return f"{scheme}://{host}:{port}/"
+
+
+def _host_without_port(host: str) -> str:
+    host = host.strip()
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def https_redirect(app: ASGIFramework, bind: str) -> ASGIFramework:
+    """Plain-HTTP requests (from `http_redirect_bind`) get a 308 to the same URL over HTTPS."""
+    port = bind.rpartition(":")[2] if not bind.startswith(("fd://", "unix:")) else "443"
+    suffix = "" if port in ("443", "") else f":{port}"
+
+    async def redirect(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        if scope["type"] == "websocket" and scope["scheme"] == "ws":
+            await send({"type": "websocket.close", "code": 1008, "reason": None})
+            return
+        if scope["type"] != "http" or scope["scheme"] != "http":
+            await app(scope, receive, send)
+            return
+        host = _host_without_port(dict(scope["headers"]).get(b"host", b"").decode("latin-1"))
+        location: str | None = None
+        if not _HOST_RE.match(host):
+            status = 400
+        else:
+            query = scope["query_string"].decode("latin-1")
+            location = f"https://{host}{suffix}{scope['path']}" + (f"?{query}" if query else "")
+            status = 308
+        response_headers = [(b"content-length", b"0")]
+        if location:
+            response_headers.append((b"location", location.encode("latin-1")))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": response_headers,
+                "trailers": False,
+            }
+        )
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    return redirect
+
+
+def bind_sockets(config: Config, what: str) -> Sockets:
+    """Listen on the config's addresses now; SettingsError (one line) if an address is taken."""
+    try:
+        return config.create_sockets()
+    except OSError as exc:
+        addresses = ", ".join(config.bind + config.insecure_bind)
+        hint = (
+            " (another Ticket Dash, or another program, is using it: stop it, or choose "
+            "another address with --bind or the `bind` setting)"
+            if exc.errno == errno.EADDRINUSE
+            else ""
+        )
+        raise SettingsError(
+            f"cannot listen for {what} on {addresses}: {exc.strerror}{hint}"
+        ) from None
