@@ -1,0 +1,129 @@
+"""`systemctl reload` (SIGHUP): new settings without dropping the TVs (#10).
+
+A real board with a settings file; two TVs stream with their kiosk cookies. Revoking one key in
+the file and reloading ends that TV's stream at once and refuses its cookie; the other TV's stream
+goes on. A broken file changes nothing; a setting that needs a restart is said to."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+import httpx
+import pytest
+from factories import write_ticket
+from server import free_port, serving
+
+from app.credentials import hash_key, hash_password
+
+LOBBY, OFFICE = "lobby-key-" + "l" * 24, "office-key-" + "o" * 24
+
+
+def settings_file(path, port: int, keys: dict[str, str], extra: str = "") -> None:
+    lines = [f'bind = "127.0.0.1:{port}"', 'access_control = "on"', extra, "[access_keys]"]
+    lines += [f'{name} = "{hash_key(key)}"' for name, key in keys.items()]
+    lines += ["[admin_users]", f'alice = "{hash_password("pw")}"']
+    path.write_text("\n".join(lines) + "\n")
+
+
+async def kiosk_cookie(url: str, key: str) -> dict[str, str]:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"{url}/?key={key}", follow_redirects=False)
+        assert response.status_code == 303
+        return dict(response.cookies)
+
+
+async def open_stream(client: httpx.AsyncClient, url: str):
+    stream = client.stream("GET", f"{url}/events")
+    response = await stream.__aenter__()
+    lines = response.aiter_lines()
+    async with asyncio.timeout(10):
+        async for line in lines:
+            if line == "event: snapshot":
+                break
+    return stream, lines
+
+
+async def next_event_or_end(lines, timeout: float = 5.0) -> str:
+    """The next event's name, or "end" when the server closed the stream."""
+    try:
+        async with asyncio.timeout(timeout):
+            async for line in lines:
+                if line.startswith("event: ") and line != "event: heartbeat":
+                    return line[7:]
+    except httpx.RemoteProtocolError:
+        return "end"
+    return "end"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_revoking_a_key_ends_its_stream_at_once_and_spares_the_others(
+    folders, tmp_path, workers
+):
+    write_ticket(folders[0], 1)
+    port = free_port()
+    config = tmp_path / "ticket-dash.toml"
+    settings_file(config, port, {"lobby-tv": LOBBY, "office-tv": OFFICE})
+    env = {"TICKET_DASH_CONFIG": str(config), "TICKET_DASH_WORKERS": str(workers)}
+    with serving(*folders, port=port, env=env) as server:
+        url = server.url
+        lobby, office = await kiosk_cookie(url, LOBBY), await kiosk_cookie(url, OFFICE)
+        async with (
+            httpx.AsyncClient(cookies=lobby, timeout=30) as lobby_tv,
+            httpx.AsyncClient(cookies=office, timeout=30) as office_tv,
+        ):
+            lobby_stream, lobby_lines = await open_stream(lobby_tv, url)
+            office_stream, office_lines = await open_stream(office_tv, url)
+            settings_file(config, port, {"office-tv": OFFICE})
+            revoked_at = time.monotonic()
+            server.process.send_signal(signal.SIGHUP)
+            assert await next_event_or_end(lobby_lines) == "end"
+            assert time.monotonic() - revoked_at < 3.0
+            assert (await lobby_tv.get(f"{url}/")).status_code == 401
+            write_ticket(folders[0], 2, subject="after the reload")
+            assert await next_event_or_end(office_lines) == "patch"
+            assert (await office_tv.get(f"{url}/")).status_code == 200
+            for stream in (lobby_stream, office_stream):
+                await stream.__aexit__(None, None, None)
+        assert "ended 1 event stream(s) of revoked keys or admins" in server.output()
+
+
+async def test_a_broken_settings_file_on_reload_keeps_the_running_settings(folders, tmp_path):
+    write_ticket(folders[0], 1)
+    port = free_port()
+    config = tmp_path / "ticket-dash.toml"
+    settings_file(config, port, {"lobby-tv": LOBBY})
+    with serving(*folders, port=port, env={"TICKET_DASH_CONFIG": str(config)}) as server:
+        cookie = await kiosk_cookie(server.url, LOBBY)
+        config.write_text("this is = = not toml\n")
+        server.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while "keeping the running settings" not in server.output():
+            assert time.monotonic() < deadline, server.output()
+            await asyncio.sleep(0.05)
+        async with httpx.AsyncClient(cookies=cookie) as tv:
+            assert (await tv.get(f"{server.url}/")).status_code == 200
+
+
+async def test_a_setting_that_needs_a_restart_is_named_and_kept(folders, tmp_path):
+    write_ticket(folders[0], 1)
+    port = free_port()
+    config = tmp_path / "ticket-dash.toml"
+    settings_file(config, port, {"lobby-tv": LOBBY}, extra="watch_debounce_ms = 20")
+    with serving(*folders, port=port, env={"TICKET_DASH_CONFIG": str(config)}) as server:
+        changed = "watch_debounce_ms = 50\nfr_warning_hours = 30.0"
+        settings_file(config, port, {"lobby-tv": LOBBY}, extra=changed)
+        server.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while "take effect only after a restart" not in server.output():
+            assert time.monotonic() < deadline, server.output()
+            await asyncio.sleep(0.05)
+        assert (
+            "reload: watch_debounce_ms changed but take effect only after a restart"
+            in server.output()
+        )
+        async with httpx.AsyncClient(auth=("alice", "pw")) as admin:
+            board = (await admin.get(f"{server.url}/api/tickets")).json()
+        # The SLA rule took effect at once: a first response due in 24 h is now a Warning.
+        assert board["sections"]["open"][0]["sla"] == "warning"
