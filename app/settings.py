@@ -218,6 +218,10 @@ class Settings:
     workers: int = _setting(
         1, "Board processes sharing the listening sockets (`-w`); each watches tickets/ itself."
     )
+    tracemalloc_frames: int = _setting(
+        0,
+        "Diagnostics: when above 0, record allocations with this many frames; `kill -USR1` then logs where memory grew since the first USR1 (slows the board).",
+    )
     access_log: bool = _setting(
         True, "Log one line per request to stderr (the journal); the query string is never logged."
     )

@@ -29,6 +29,7 @@ SCRIPTS = {
     "watcher": "bench_watcher.py",  # the Freshservice watcher against the fake (~5 min)
     "shutdown": "bench_shutdown.py",  # SIGTERM with 1,000 streams, per Python
     "abuse": "bench_abuse.py",  # guessers, reload storms, stalled clients (issue #9)
+    # "soak" (bench_soak.py, an hour by default) runs only when named: run_all.py soak
 }
 LIMIT_SECONDS = 420
 

@@ -28,6 +28,7 @@ from hypercorn.typing import ASGIFramework
 
 from app.settings import Settings, SettingsError, SettingsSource
 from app.web.board_app import BoardApp
+from app.web.diagnostics import AllocationTracer
 from app.web.heartbeat import DEFAULT_INTERVAL, heartbeat, systemd_beat
 from app.web.listen import board_url, https_redirect, hypercorn_config, metrics_config
 from app.web.metrics import metrics_asgi
@@ -77,6 +78,8 @@ async def serve_board(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, shutdown.set)
+    tracer = AllocationTracer(settings.tracemalloc_frames)
+    loop.add_signal_handler(signal.SIGUSR1, tracer.report)
     if source is not None:
 
         def on_hup() -> None:
@@ -148,7 +151,7 @@ async def serve_board(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
             loop.remove_signal_handler(sig)
 
 

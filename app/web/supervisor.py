@@ -109,6 +109,7 @@ def run_workers(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, reload)
+    signal.signal(signal.SIGUSR1, lambda *_: send_all(signal.SIGUSR1))  # diagnostics, per worker
     log.info("Ticket Dash board at %s with %d workers", board_url(config), len(workers))
     exitcode = 0
     ready = False

@@ -1,0 +1,227 @@
+"""bench_soak: does anything grow while the board runs for hours? (issue #10)
+
+    .venv/bin/python bench/bench_soak.py [--minutes 60] [--warmup 10] [--speed 20] [--clients 100]
+
+The simulated helpdesk at `--speed` events a second writes into a folder; a real board (one
+worker) shows it to one real Chromium tab at 1920x1080 and to `--clients` lean SSE clients that
+keep connecting and leaving (each stays 5-60 s). Every 30 s: the board's RSS, the tab's JS heap
+(after a forced garbage collection) and DOM nodes. After the warm-up the growth per hour is the
+slope of a least-squares line. The board runs with tracemalloc; at the end of the warm-up and at
+the end it is sent SIGUSR1, and the top growth lines it logs (app.web.diagnostics) are printed,
+so whatever grew is named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from browser import CHROMIUM, CHROMIUM_ARGS
+from common import ROOT, Result, bench_dirs, print_table, running_server, summary_line
+
+TITLE = "bench_soak: flat memory over hours"
+
+
+def slope_per_hour(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, value), in value per hour."""
+    if len(points) < 3:
+        return float("nan")
+    n = len(points)
+    mx = sum(t for t, _ in points) / n
+    my = sum(v for _, v in points) / n
+    sxx = sum((t - mx) ** 2 for t, _ in points)
+    sxy = sum((t - mx) * (v - my) for t, v in points)
+    return (sxy / sxx) * 3600 if sxx else float("nan")
+
+
+def churn_process(port: int, clients: int, seconds: float) -> None:
+    """Keep about `clients` SSE connections open, each for 5-60 s, then replaced by a new one."""
+
+    async def one(rng: random.Random, stop_at: float) -> None:
+        while time.monotonic() < stop_at:
+            life = min(rng.uniform(5, 60), max(0.0, stop_at - time.monotonic()))
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+                await writer.drain()
+                deadline = time.monotonic() + life
+                while time.monotonic() < deadline:
+                    try:
+                        async with asyncio.timeout(max(0.01, deadline - time.monotonic())):
+                            if not await reader.read(65536):
+                                break
+                    except TimeoutError:
+                        break
+                writer.close()
+            except OSError:
+                await asyncio.sleep(1)
+
+    async def main() -> None:
+        stop_at = time.monotonic() + seconds
+        rng = random.Random(7)
+        await asyncio.gather(*(one(random.Random(rng.random()), stop_at) for _ in range(clients)))
+
+    asyncio.run(main())
+
+
+async def tab_probe(url: str, samples: list[dict], stop_at: float, every: float) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        page = await (
+            await browser.new_context(viewport={"width": 1920, "height": 1080})
+        ).new_page()
+        cdp = await page.context.new_cdp_session(page)
+        await cdp.send("Performance.enable")
+        await page.goto(url)
+        started = time.monotonic()
+        while time.monotonic() < stop_at:
+            await cdp.send("HeapProfiler.collectGarbage")
+            heap = await cdp.send("Runtime.getHeapUsage")
+            metrics = {
+                m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]
+            }
+            samples.append(
+                {
+                    "t": time.monotonic() - started,
+                    "heap_mb": heap["usedSize"] / 2**20,
+                    "nodes": metrics.get("Nodes", float("nan")),
+                    "listeners": metrics.get("JSEventListeners", float("nan")),
+                }
+            )
+            await asyncio.sleep(every)
+        await browser.close()
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--warmup", type=float, default=10.0)
+    parser.add_argument("--speed", type=float, default=20.0)
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--every", type=float, default=30.0)
+    args = parser.parse_args()
+    total = args.minutes * 60
+    with bench_dirs("soak") as (tickets, mappings):
+        demo = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "watcher",
+                "--source",
+                "demo",
+                "--tickets-dir",
+                str(tickets),
+                "--mappings-dir",
+                str(mappings),
+                "--demo-speed",
+                str(args.speed),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(3)
+            env = {"TICKET_DASH_TRACEMALLOC_FRAMES": "8", "TICKET_DASH_ACCESS_LOG": "false"}
+            with running_server(tickets, mappings, env=env) as server:
+                url = f"http://127.0.0.1:{server.port}/"
+                churn = mp.get_context("spawn").Process(
+                    target=churn_process, args=(server.port, args.clients, total)
+                )
+                churn.start()
+                tab: list[dict] = []
+                board: list[tuple[float, float]] = []
+                started = time.monotonic()
+                stop_at = started + total
+
+                async def run() -> None:
+                    probe = asyncio.create_task(tab_probe(url, tab, stop_at, args.every))
+                    warm = False
+                    while time.monotonic() < stop_at:
+                        t = time.monotonic() - started
+                        board.append((t, rss_mib(server.pid)))
+                        if not warm and t >= args.warmup * 60:
+                            os.kill(server.pid, signal.SIGUSR1)  # the tracemalloc baseline
+                            warm = True
+                        print(
+                            f"  {t / 60:5.1f} min  board {board[-1][1]:6.1f} MiB"
+                            + (
+                                f"  tab heap {tab[-1]['heap_mb']:.1f} MiB nodes {tab[-1]['nodes']:.0f}"
+                                if tab
+                                else ""
+                            ),
+                            flush=True,
+                        )
+                        await asyncio.sleep(args.every)
+                    await probe
+
+                asyncio.run(run())
+                os.kill(server.pid, signal.SIGUSR1)
+                deadline = time.monotonic() + 60  # comparing snapshots takes a while
+                while "since the baseline" not in server.output() and time.monotonic() < deadline:
+                    time.sleep(0.5)
+                time.sleep(1)
+                growth_lines = [ln for ln in server.output().splitlines() if "tracemalloc" in ln]
+                churn.join(30)
+        finally:
+            demo.terminate()
+            demo.wait(10)
+    warm_s = args.warmup * 60
+    after_board = [(t, v) for t, v in board if t >= warm_s]
+    after_tab = [s for s in tab if s["t"] >= warm_s]
+    results = [
+        Result(
+            "board RSS growth after warm-up",
+            slope_per_hour(after_board),
+            "MiB/h",
+            2.0,
+            f"{after_board[0][1]:.0f} -> {after_board[-1][1]:.0f} MiB" if after_board else "",
+        ),
+        Result(
+            "tab JS heap growth after warm-up",
+            slope_per_hour([(s["t"], s["heap_mb"]) for s in after_tab]),
+            "MiB/h",
+            None,
+            f"{after_tab[0]['heap_mb']:.1f} -> {after_tab[-1]['heap_mb']:.1f} MiB"
+            if after_tab
+            else "",
+        ),
+        Result(
+            "tab DOM nodes growth after warm-up",
+            slope_per_hour([(s["t"], s["nodes"]) for s in after_tab]),
+            "nodes/h",
+            None,
+            f"{after_tab[0]['nodes']:.0f} -> {after_tab[-1]['nodes']:.0f}" if after_tab else "",
+        ),
+    ]
+    print_table(TITLE, results)
+    print("tracemalloc (top growth between the end of the warm-up and the end):")
+    for line in growth_lines:
+        print("  " + line.split("ticket_dash.diagnostics: ")[-1])
+    print(summary_line(TITLE, results))
+
+
+if __name__ == "__main__":
+    main()
