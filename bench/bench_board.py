@@ -94,7 +94,7 @@ def import_time() -> float:
 
     t0 = time.monotonic()
     subprocess.run(
-        [sys.executable, "-c", "import app, app.serve, hypercorn.asyncio"],
+        [sys.executable, "-c", "import app, app.web.serve, hypercorn.asyncio"],
         cwd=ROOT,
         check=True,
         timeout=60,
@@ -106,7 +106,7 @@ def in_process(
     tickets_dir: Path, mappings_dir: Path, tickets: dict[int, dict], changes: int, profile: bool
 ) -> dict[str, object]:
     from app.live.state import LiveState
-    from app.rules.filters import View
+    from app.rules.filters import RowFilter
     from app.settings import load_settings
 
     settings = load_settings({"tickets_dir": tickets_dir, "mappings_dir": mappings_dir}, environ={})
@@ -117,14 +117,14 @@ def in_process(
         t0 = time.perf_counter()
         live.load()
         t1 = time.perf_counter()
-        snap = live.snapshot_event(View())
+        snap = live.snapshot_event(RowFilter())
         t2 = time.perf_counter()
         out["load"] = t1 - t0
         out["snapshot"] = t2 - t1
         out["snapshot_bytes"] = len(snap)
         out["rows"] = sum(live.board.counts().values())
 
-        sub = live.hub.subscribe(View())
+        sub = live.hub.subscribe(RowFilter())
         rng = random.Random(11)
         ids = visible_ids(tickets)
         durations: list[float] = []
