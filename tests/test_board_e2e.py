@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from browser import chromium_page, require_chromium
-from factories import HOUR, write_ticket
-from server import free_port, serving, start_server
+from support.browser import chromium_page, require_chromium
+from support.ports import free_port
+from support.server import BoardProcess, launch_board, serving
+from support.tickets import HOUR, write_ticket
 
 from app.contract.status import WatcherStatus, write_status
 from app.contract.times import utc_now_iso
@@ -27,6 +28,12 @@ def _chromium() -> None:
     require_chromium()
 
 
+def start_server(tickets: Path, mappings: Path, port: int) -> BoardProcess:
+    server = launch_board(tickets, mappings, log_dir=tickets.parent / "logs", port=port)
+    server.wait_ready()
+    return server
+
+
 def fresh_status(tickets: Path) -> None:
     write_status(tickets, WatcherStatus(source="test", last_success=utc_now_iso()))
 
@@ -34,7 +41,7 @@ def fresh_status(tickets: Path) -> None:
 async def test_a_row_appears_moves_and_disappears_without_a_reload(folders):
     tickets = folders[0]
     fresh_status(tickets)
-    with serving(*folders) as server:
+    with serving(*folders, log_dir=folders[0].parent) as server:
         async with chromium_page() as page:
             await page.goto(server.url)
             await page.evaluate("window.__sameDocument = true")
@@ -55,7 +62,7 @@ async def test_sla_state_changes_on_screen_when_its_threshold_passes(folders):
     fresh_status(tickets)
     due = int(time.time()) + 4 * HOUR + 10  # Warning now, Critical in about 10 s
     write_ticket(tickets, 7, fr_due_by=due)
-    with serving(*folders) as server:
+    with serving(*folders, log_dir=folders[0].parent) as server:
         async with chromium_page() as page:
             await page.goto(server.url)
             await page.wait_for_selector("#t-7.sla-warning")
@@ -68,7 +75,7 @@ async def test_hostile_subject_shows_as_text_and_runs_nothing(folders):
     tickets = folders[0]
     fresh_status(tickets)
     write_ticket(tickets, 1, subject=HOSTILE, description_text=HOSTILE)
-    with serving(*folders) as server:
+    with serving(*folders, log_dir=folders[0].parent) as server:
         async with chromium_page() as page:
             dialogs: list[str] = []
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -87,7 +94,7 @@ async def test_tooltip_shows_the_description_and_the_id_links_to_freshservice(fo
     fresh_status(tickets)
     write_ticket(tickets, 5, description_text="The VPN concentrator rebooted twice.")
     env = {"TICKET_DASH_FRESHSERVICE_DOMAIN": "acme.freshservice.com"}
-    with serving(*folders, env=env) as server:
+    with serving(*folders, log_dir=folders[0].parent, env=env) as server:
         async with chromium_page() as page:
             await page.goto(server.url)
             await page.hover("#t-5 .subject")
@@ -100,7 +107,7 @@ async def test_tooltip_shows_the_description_and_the_id_links_to_freshservice(fo
 
 async def test_theme_choice_survives_a_reload(folders):
     fresh_status(folders[0])
-    with serving(*folders) as server:
+    with serving(*folders, log_dir=folders[0].parent) as server:
         async with chromium_page(color_scheme="dark") as page:
             await page.goto(server.url)
             before = await page.get_attribute("html", "data-theme")
@@ -115,7 +122,7 @@ async def test_stale_banner_appears_when_the_last_sync_grows_old(folders):
     tickets = folders[0]
     fresh_status(tickets)
     env = {"TICKET_DASH_STALE_AFTER_SECONDS": "6"}
-    with serving(*folders, env=env) as server:
+    with serving(*folders, log_dir=folders[0].parent, env=env) as server:
         async with chromium_page() as page:
             fresh_status(tickets)
             await page.goto(server.url)

@@ -12,7 +12,14 @@ import httpx
 import pytest
 from fake_freshservice import FakeFreshservice, make_source
 from prometheus_client.parser import text_string_to_metric_families
-from service_support import ADMIN_PASSWORD, LAN, basic, secured_settings, started, write_status
+from support.inprocess import (
+    ADMIN_PASSWORD,
+    LAN,
+    basic,
+    secured_settings,
+    started,
+    write_status_fields,
+)
 
 from app.web.metrics import metrics_asgi
 
@@ -34,7 +41,7 @@ def iso_ago(seconds: float) -> str:
 async def test_healthz(tmp_path, status, code, reason):
     settings = secured_settings(tmp_path)
     if status is not None:
-        write_status(settings.tickets_dir, **status)
+        write_status_fields(settings.tickets_dir, **status)
     async with started(settings) as app:
         response = await app.test_client().get("/healthz", scope_base=LAN)
         body = await response.get_json()
@@ -49,7 +56,7 @@ async def test_healthz(tmp_path, status, code, reason):
 
 async def test_healthz_is_503_once_shutting_down(tmp_path):
     settings = secured_settings(tmp_path)
-    write_status(settings.tickets_dir, last_success=iso_ago(1))
+    write_status_fields(settings.tickets_dir, last_success=iso_ago(1))
     async with started(settings) as app:
         app.live.hub.close()
         response = await app.test_client().get("/healthz")
@@ -68,7 +75,7 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 async def test_metrics_report_the_board(tmp_path):
     settings = secured_settings(tmp_path)
     (settings.tickets_dir / "99.json").write_text("{not json")
-    write_status(
+    write_status_fields(
         settings.tickets_dir,
         last_success=iso_ago(42),
         last_error="boom",

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import chromium, chromium_page, require_chromium
 from frontend.harness import Harness, fresh_watcher, make_row
 from quart import Quart, render_template
+from support.browser import chromium, chromium_page, require_chromium
 
 from app.web.render import ago, countdown, is_stale, malformed_text, register, synced_text
 

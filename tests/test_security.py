@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from service_support import (
+from support.inprocess import (
     ADMIN_PASSWORD,
     KIOSK_KEY,
     LAN,

@@ -10,15 +10,13 @@ import time
 
 import httpx
 import pytest
-from factories import write_ticket
 from httpx_sse import aconnect_sse
-from server import serving
+from support.tickets import write_ticket
 
 
 @pytest.fixture
-def server(folders):
-    with serving(*folders) as running:
-        yield running
+def server(start_board):
+    return start_board()
 
 
 async def next_event(events, kind: str, timeout: float = 5.0):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from factories import ticket_json, write_ticket
+from support.tickets import ticket_json, write_ticket
 
 from app.contract.layout import ticket_id_of
 from app.contract.ticket import MalformedTicket, ticket_from_bytes

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for `browser`
 
-from browser import chromium_page
+from support.browser import chromium_page
 
 from frontend.harness import Harness, demo_sections
 
