@@ -1,14 +1,17 @@
 """Ticket files for tests and benchmarks: the Freshservice v2 shape, one factory.
 
 `ticket_json` is a ticket as `GET /api/v2/tickets/{id}?include=stats` returns it, with sensible
-defaults around a fixed `NOW`; any field can be overridden, and times may be given as Unix
-seconds. `realistic_ticket` spreads tickets over statuses, priorities and SLA states the way a
+defaults around `now` (the fixed `NOW` of the table tests unless given); any field can be
+overridden, and times may be given as Unix seconds. `write_ticket` writes one for a live board,
+so its defaults are around the real clock: an Open, Medium ticket answered by nobody yet, first
+response due in a day, updated a minute ago. `realistic_ticket` spreads tickets over statuses, priorities and SLA states the way a
 busy helpdesk does (the benchmarks' 10,000 files); it is built on `ticket_json`.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,8 +33,9 @@ def _is_seconds(value: object) -> bool:
     return isinstance(value, float | int) and not isinstance(value, bool)
 
 
-def ticket_json(ident: int = 1, **fields: Any) -> dict[str, Any]:
-    """A ticket as GET /api/v2/tickets/{id}?include=stats returns it. Times may be floats."""
+def ticket_json(ident: int = 1, *, now: float = NOW, **fields: Any) -> dict[str, Any]:
+    """A ticket as GET /api/v2/tickets/{id}?include=stats returns it, default times around
+    `now`. Times may be given as Unix seconds."""
     stats: dict[str, Any] = {
         "first_responded_at": None,
         "agent_responded_at": None,
@@ -50,10 +54,10 @@ def ticket_json(ident: int = 1, **fields: Any) -> dict[str, Any]:
         "responder_id": None,
         "requester_id": 100,
         "group_id": None,
-        "created_at": NOW - 2 * HOUR,
-        "updated_at": NOW - 1 * MINUTE,
-        "due_by": NOW + 48 * HOUR,
-        "fr_due_by": NOW + 24 * HOUR,
+        "created_at": now - 2 * HOUR,
+        "updated_at": now - 1 * MINUTE,
+        "due_by": now + 48 * HOUR,
+        "fr_due_by": now + 24 * HOUR,
         "stats": stats,
     }
     data.update(fields)
@@ -67,9 +71,10 @@ def ticket_json(ident: int = 1, **fields: Any) -> dict[str, Any]:
 
 
 def write_ticket(folder: Path, ident: int = 1, **fields: Any) -> Path:
-    """`ticket_json(ident, **fields)` written atomically to `folder/<ident>.json`, as a source does."""
+    """A ticket file for a live board (default times around the real clock, not `NOW`),
+    written atomically to `folder/<ident>.json` as a source does."""
     path = folder / f"{ident}.json"
-    write_json_atomic(path, ticket_json(ident, **fields))
+    write_json_atomic(path, ticket_json(ident, now=time.time(), **fields))
     return path
 
 
