@@ -35,11 +35,15 @@ def rows(snapshot, section):
 async def test_connect_gets_a_snapshot_of_the_board(folders):
     write_ticket(folders[0], 1)
     write_ticket(folders[0], 2, status=3)
-    async with running_app(folders) as (app, _), stream(app) as events:
-        event, snap = await events.next()
+    async with running_app(folders) as (app, _):
+        before = time.time()
+        async with stream(app) as events:
+            event, snap = await events.next()
+            after = time.time()
         assert event == "snapshot"
         assert rows(snap, "open") == [1] and rows(snap, "other") == [2]
-        assert abs(snap["server_time"] - time.time()) < 5
+        assert snap["seq"] == 0  # nothing has changed since the board loaded the folder
+        assert before <= snap["server_time"] <= after
 
 
 async def test_written_changed_and_deleted_files_arrive_as_patches(folders):
@@ -133,8 +137,12 @@ async def test_heartbeats_keep_coming_while_nothing_changes(folders):
     async with running_app(folders, heartbeat_seconds=0.2) as (app, _):
         async with stream(app) as events:
             await events.next_of("snapshot")
-            beat = await events.next_of("heartbeat", timeout=2)
-            assert beat["server_time"] > 0
+            before = time.time()
+            for _ in range(3):  # one every 0.2 s, each with the server's time
+                event, beat = await events.next(timeout=2)
+                assert event == "heartbeat"
+                assert before <= beat["server_time"] <= time.time()
+                before = beat["server_time"]
 
 
 async def test_bad_filter_is_a_clear_400(folders):
@@ -146,11 +154,16 @@ async def test_bad_filter_is_a_clear_400(folders):
 
 async def test_api_tickets_and_healthz_answer(folders):
     write_ticket(folders[0], 1)
+    write_ticket(folders[0], 2, status=3)
+    write_fresh_status(folders[0])
     async with running_app(folders) as (app, _):
         client = app.test_client()
         board = await (await client.get("/api/tickets?section=open")).get_json()
         assert rows(board, "open") == [1]
-        assert (await client.get("/healthz")).status_code in (200, 503)
+        assert rows(board, "other") == []  # the filter applies
+        health = await client.get("/healthz")
+        assert health.status_code == 200
+        assert (await health.get_json())["status"] == "ok"
 
 
 async def test_rescan_catches_a_change_the_watcher_missed(folders):
@@ -168,9 +181,8 @@ async def test_stopping_ends_streams_and_background_tasks(folders):
             await events.next_of("snapshot")
             await live.stop()
             assert live.running_tasks == []
-            assert live.hub.client_count == 0 or all(
-                not s.queue.empty() for s in live.hub.subscribers
-            )
+            assert await events.until_ended() == []  # the response ends, nothing sent after
+            assert live.hub.client_count == 0
 
 
 async def test_a_client_that_disconnects_is_forgotten(folders):
@@ -181,6 +193,8 @@ async def test_a_client_that_disconnects_is_forgotten(folders):
         # The disconnect cancels the handler; its generator's finally has unsubscribed it.
         assert live.hub.client_count == 0
         write_ticket(folders[0], 1)  # publishing to nobody is fine
+        live.rescan()  # applied now, whether or not the watcher has seen it yet
         async with stream(app) as events:
-            assert (await events.next_of("snapshot"))["seq"] >= 0
+            snap = await events.next_of("snapshot")
+            assert (snap["seq"], rows(snap, "open")) == (1, [1])
             assert live.hub.client_count == 1

@@ -77,5 +77,5 @@ def test_malformed_file_is_forgotten_when_fixed_or_removed(tmp_path):
     folder.read(3)
     assert folder.malformed.to_json()["count"] == 1
     write_ticket(tmp_path, 3)
-    assert folder.read(3)[0] is not None
+    assert folder.read(3)[0].id == 3
     assert folder.malformed.to_json()["count"] == 0
