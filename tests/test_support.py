@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
+from support.ports import LOWEST, free_ports
 from support.server import ROOT, board_environment, launch_board
 from support.sse import SseParser
 from support.tickets import NOW, write_ticket
@@ -73,3 +75,12 @@ def test_a_ticket_written_for_a_live_board_is_open_and_on_time_whatever_the_date
     )
     row = build_row(ticket_from_bytes(path.read_bytes()), later, context)
     assert (row["section"], row["sla"], row["update_overdue"]) == ("open", "normal", False)
+
+
+def test_free_ports_are_distinct_and_below_the_kernels_ephemeral_range():
+    """Outgoing connections take their local port from that range: a busy machine could take a
+    port from there before the board binds it ("Address already in use")."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = free_ports(20)
+    assert len(set(ports)) == 20
+    assert all(LOWEST <= port < low for port in ports)

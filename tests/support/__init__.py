@@ -2,7 +2,7 @@
 
 One concept per module, each written once:
 
-- `ports`: a free TCP port on 127.0.0.1.
+- `ports`: free TCP ports on 127.0.0.1 (below the kernel's ephemeral range).
 - `tickets`: ticket files in the Freshservice shape, with defaults or realistically spread.
 - `server`: a real `python -m app` in a subprocess: launch, wait until ready, stop, its log.
 - `sse`: the one hand-written SSE frame parser, and a reader for Quart's in-process test client.

@@ -18,7 +18,7 @@ import httpx
 import trustme
 
 from app.credentials import hash_key, hash_password
-from support.ports import free_port
+from support.ports import free_ports
 from support.server import ROOT, BoardProcess, launch_board
 from support.tickets import write_fresh_status, write_ticket
 
@@ -58,7 +58,7 @@ def launch_tls_board(
     command instead. Returns at once (see `wait_ready`)."""
     certfile, keyfile, context = _certificate(root)
     tickets, mappings = _folders(root)
-    port, http_port = free_port(), free_port()
+    port, http_port = free_ports(2)
     env = {
         "TICKET_DASH_CERTFILE": str(certfile),
         "TICKET_DASH_KEYFILE": str(keyfile),
