@@ -59,7 +59,7 @@ async def first_snapshot(port: int, started: float, timeout: float = 30.0) -> tu
             continue
         try:
             ev = await client.next_of("snapshot", timeout=timeout)
-            return time.monotonic() - started, ev.text_bytes
+            return time.monotonic() - started, ev.size
         finally:
             client.close()
 
@@ -94,7 +94,7 @@ def import_time() -> float:
 
     t0 = time.monotonic()
     subprocess.run(
-        [sys.executable, "-c", "import app.web.serve, hypercorn.asyncio"],
+        [sys.executable, "-c", "import app.web.run, hypercorn.asyncio"],
         cwd=ROOT,
         check=True,
         timeout=60,
@@ -190,7 +190,7 @@ async def end_to_end(
             latencies.append(ev.received - t_write)
             applied.append(json.loads(ev.data)["server_time"] - t_write)
             wire.append(client.wire_total - before)
-            text.append(ev.text_bytes)
+            text.append(ev.size)
             await asyncio.sleep(gap * (0.5 + rng.random()))
         return latencies, applied, wire, text
     finally:

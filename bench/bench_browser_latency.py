@@ -19,10 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench helpers
-sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))  # the browser launcher
 
-from browser import CHROMIUM as BROWSER_PATH  # one place for Chromium's path and launch flags
-from browser import CHROMIUM_ARGS
 from common import (
     Result,
     bench_dirs,
@@ -34,6 +31,8 @@ from common import (
     summary_line,
     visible_ids,
 )
+from support.browser import CHROMIUM as BROWSER_PATH  # one place for Chromium's path and flags
+from support.browser import CHROMIUM_ARGS
 
 TITLE = "bench_browser_latency: file write → row patched in Chromium"
 CHROMIUM = str(BROWSER_PATH)

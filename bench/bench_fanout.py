@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import os
 import random
 import re
 import subprocess
@@ -104,8 +105,6 @@ async def _client_main(port: int, count: int, conn: Connection, connect_parallel
 
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    import os
-
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -122,7 +121,9 @@ def clients_on_server(port: int) -> int:
 
 def start_py_spy(pid: int, seconds: float) -> tuple[subprocess.Popen[bytes], Path]:
     exe = Path(sys.executable).with_name("py-spy")
-    out = Path(tempfile.mkstemp(prefix="bench-py-spy-", suffix=".txt")[1])
+    fd, name = tempfile.mkstemp(prefix="bench-py-spy-", suffix=".txt")
+    os.close(fd)  # py-spy writes it; finish_py_spy removes it
+    out = Path(name)
     cmd = [
         str(exe),
         "record",

@@ -5,7 +5,8 @@
     .venv/bin/python bench/bench_shutdown.py --cli           # the `hypercorn` command, for contrast
 
 Each run starts a real board over HTTPS (`python -m app`, a throwaway certificate) in a virtualenv
-for that Python (cached under ~/.cache/ticket-dash-venvs), opens the streams, sends SIGTERM and
+for that Python (its dependencies cached under ~/.cache/ticket-dash-venvs; the code is this
+checkout's), opens the streams, sends SIGTERM and
 prints the seconds until the process exited. `--silent N` adds N connections that never finish a
 TLS handshake (on 3.12+ hypercorn waits for those too; app/serve.py's hard stop ends them).
 """
@@ -17,11 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import ROOT, print_machine, raise_nofile
-
-sys.path.insert(0, str(ROOT / "tests"))
-
-from tls_probe import measure_shutdown, venv_python
+from common import print_machine, raise_nofile
+from support.pythons import CLAIMED, board_python
+from support.shutdown import measure_shutdown
 
 
 def main() -> int:
@@ -36,8 +35,8 @@ def main() -> int:
     print_machine()
     form = "hypercorn 'app:create_app()'" if args.cli else "python -m app"
     worst = 0.0
-    for version in args.python or ["3.11", "3.12", "3.13"]:
-        python = venv_python(version)
+    for version in args.python or CLAIMED:
+        python = board_python(version)
         if python is None:
             print(f"Python {version}: not installed, skipped")
             continue

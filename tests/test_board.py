@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from factories import HOUR, MINUTE, NOW, ticket_json
+from support.tickets import HOUR, MINUTE, NOW, ticket_json
 
 from app.contract.mappings import Names
 from app.contract.ticket import ticket_from_json

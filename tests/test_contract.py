@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 
-from factories import ticket_json, write_ticket
+from support.tickets import ticket_json, write_ticket
 
 from app.contract.archive import archive_ticket
 from app.contract.atomic import write_json_atomic

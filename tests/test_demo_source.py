@@ -15,7 +15,9 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from app.contract.status import WatcherStatus, read_status, write_status
-from app.settings import Settings
+from app.contract.ticket import ticket_from_json
+from app.rules.sla import SlaPolicy, first_response_state
+from app.settings import Settings, load_settings
 from watcher.demo import DemoSource
 from watcher.source import SourceError
 
@@ -26,6 +28,7 @@ VALIDATOR = Draft202012Validator(SCHEMA)
 START = datetime(2025, 11, 27, 9, 0, 0, tzinfo=UTC)
 SLA_STATES = {"overdue", "critical", "warning", "normal", "responded"}
 ACTIVE_TICKET = re.compile(r"[0-9]+\.json")
+POLICY = SlaPolicy.from_settings(load_settings(environ={}))
 
 
 class FrozenClock:
@@ -55,21 +58,9 @@ def parse(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def sla_state(
-    ticket: dict[str, Any], at: datetime, warning_h: float = 12, critical_h: float = 4
-) -> str:
-    """The issue's first-response SLA rule (Service Requests are measured against due_by)."""
-    if ticket["stats"]["first_responded_at"] is not None:
-        return "responded"
-    due = ticket["due_by"] if ticket["type"] == "Service Request" else ticket["fr_due_by"]
-    left = parse(due) - at
-    if left < timedelta(0):
-        return "overdue"
-    if left < timedelta(hours=critical_h):
-        return "critical"
-    if left < timedelta(hours=warning_h):
-        return "warning"
-    return "normal"
+def sla_state(ticket: dict[str, Any], at: datetime) -> str:
+    """The board's own first-response state of this ticket file at `at` (default thresholds)."""
+    return first_response_state(ticket_from_json(ticket), at.timestamp(), POLICY)
 
 
 def active_tickets(settings: Settings) -> dict[int, dict[str, Any]]:
@@ -300,16 +291,18 @@ def test_resolved_tickets_move_to_the_archive_with_their_final_status(settings: 
         clock.advance(seconds=3)
         event = source.step()
         if event.kind == "resolve":
-            resolved.append(event.ticket["id"])
+            resolved.append(event.ticket)
     assert resolved
+    assert {t["status"] for t in resolved} == {4, 5}  # Resolved, and now and then Closed
     day = clock.now.strftime("%Y-%m-%d")
-    for ident in resolved:
+    for ticket in resolved:
+        ident = ticket["id"]
         assert not (settings.tickets_dir / f"{ident}.json").exists()
         archived = json.loads(
             (settings.tickets_dir / "archive" / day / f"{ident}.json").read_text()
         )
-        assert archived["status"] in (4, 5)
-        assert archived["stats"]["resolved_at"] is not None
+        assert archived == ticket  # the ticket as it was resolved, final status included
+        assert archived["stats"]["resolved_at"] == ticket["updated_at"]
 
 
 def test_active_count_stays_near_demo_tickets(settings: Settings) -> None:

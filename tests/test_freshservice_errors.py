@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 from pathlib import Path
 
 import pytest
 from fake_freshservice import FakeFreshservice, Fault, make_source, watcher_settings
+from support.ports import free_port
 
 from app.contract.status import read_status
 from watcher.freshservice import FreshserviceSource
@@ -81,9 +81,7 @@ async def test_an_unknown_domain_is_explained(fake, tmp_path):
 
 
 async def test_an_unreachable_network_is_explained_after_retries(fake, tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nothing listens here once closed
+    port = free_port()  # nothing listens there
     source = make_source(fake, tmp_path, freshservice_url=f"http://127.0.0.1:{port}")
     with pytest.raises(FreshserviceError, match=r"Cannot reach 127.0.0.1.*network"):
         await once(source)

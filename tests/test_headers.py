@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from service_support import ADMIN_PASSWORD, LAN, basic, secured_settings, started
+from support.inprocess import ADMIN_PASSWORD, LAN, basic, secured_settings, started
 
 from app.web.headers import CONTENT_SECURITY_POLICY
 

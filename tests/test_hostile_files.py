@@ -16,10 +16,10 @@ import time
 
 import httpx
 import pytest
-from factories import ticket_json, write_ticket
 from httpx_sse import aconnect_sse
-from server import serving
-from sse_parse import EventReader
+from support.server import serving
+from support.sse import EventReader
+from support.tickets import ticket_json, write_ticket
 
 from app import create_app
 from app.contract.atomic import write_json_atomic
@@ -54,13 +54,13 @@ async def next_of(events, kind: str, timeout: float = 5.0):
     raise AssertionError(f"the stream ended before a {kind} event")
 
 
-async def test_a_fifo_named_like_a_ticket_or_the_status_file_freezes_nothing(folders):
+async def test_a_fifo_named_like_a_ticket_or_the_status_file_freezes_nothing(folders, tmp_path):
     tickets, mappings = folders
     write_ticket(tickets, 1)
     os.mkfifo(tickets / "79.json")
     os.mkfifo(tickets / ".watcher.json")
     os.mkfifo(mappings / "agents.txt")
-    with serving(tickets, mappings) as server:
+    with serving(tickets, mappings, log_dir=tmp_path / "logs") as server:
         async with httpx.AsyncClient(timeout=5.0) as client:
             for path in ("/", "/api/tickets", "/healthz"):
                 status, seconds = await timed_get(client, server.url + path)
@@ -127,7 +127,7 @@ async def test_the_watch_heals_when_the_folder_is_replaced(folders, tmp_path, ho
     tickets, mappings = folders
     write_ticket(tickets, 1)
     write_status(tickets, WatcherStatus(source="test", last_success=utc_now_iso()))
-    with serving(tickets, mappings) as server:
+    with serving(tickets, mappings, log_dir=tmp_path / "logs") as server:
         async with sse(server.url + "/events") as events, httpx.AsyncClient() as client:
             await next_of(events, "snapshot")
             if how == "deleted and made again":
@@ -155,11 +155,11 @@ async def test_the_watch_heals_when_the_folder_is_replaced(folders, tmp_path, ho
                     await asyncio.sleep(0.05)
 
 
-def test_a_status_file_nested_absurdly_deep_does_not_stop_the_board_starting(folders):
+def test_a_status_file_nested_absurdly_deep_does_not_stop_the_board_starting(folders, tmp_path):
     tickets, mappings = folders
     write_ticket(tickets, 1)
     (tickets / ".watcher.json").write_text(NESTED)
-    with serving(tickets, mappings) as server:
+    with serving(tickets, mappings, log_dir=tmp_path / "logs") as server:
         board = httpx.get(server.url + "/api/tickets", timeout=5).json()
         assert [r["id"] for r in board["sections"]["open"]] == [1]
         assert board["malformed"]["files"] == [".watcher.json"]

@@ -9,16 +9,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from factories import write_ticket
-from server import free_port, serving
+from support.ports import free_port
+from support.server import serving
+from support.tickets import write_ticket
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def server(folders):
+def server(folders, tmp_path):
     write_ticket(folders[0], 1)
-    with serving(*folders) as running:
+    with serving(*folders, log_dir=tmp_path / "logs") as running:
         yield running
 
 

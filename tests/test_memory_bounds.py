@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import httpx
-from factories import write_ticket
-from server import serving
+from support.server import serving
+from support.tickets import write_ticket
 
 CLIENTS = 100
 CHANGES = 300
@@ -34,12 +34,12 @@ def stalled_client(port: int, agent: int) -> socket.socket:
     return sock
 
 
-def test_stalled_clients_hold_bounded_memory_that_is_returned_when_they_leave(folders):
+def test_stalled_clients_hold_bounded_memory_that_is_returned_when_they_leave(folders, tmp_path):
     tickets, mappings = folders
     for ident in range(1, 21):
         write_ticket(tickets, ident, subject=f"ticket {ident}")
     env = {"TICKET_DASH_MAX_QUEUED_BYTES": str(MAX_QUEUED)}
-    with serving(tickets, mappings, env=env) as server:
+    with serving(tickets, mappings, env=env, log_dir=tmp_path / "logs") as server:
         pid = server.process.pid
         for _ in range(3):  # warm up: imports, first renders, allocator pools
             httpx.get(f"{server.url}/api/tickets", timeout=5)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from factories import write_ticket
 from prometheus_client.parser import text_string_to_metric_families
-from server import serving
+from support.server import serving
+from support.tickets import write_ticket
 
 STREAMS = 12
 
@@ -23,9 +23,9 @@ async def scrape(url: str) -> dict[str, float]:
     }
 
 
-async def test_two_workers_metrics_add_up_whichever_answers(folders):
+async def test_two_workers_metrics_add_up_whichever_answers(folders, tmp_path):
     write_ticket(folders[0], 1)
-    with serving(*folders, env={"TICKET_DASH_WORKERS": "2"}) as server:
+    with serving(*folders, env={"TICKET_DASH_WORKERS": "2"}, log_dir=tmp_path / "logs") as server:
         async with httpx.AsyncClient(timeout=30) as client:
             streams = []
             for _ in range(STREAMS):

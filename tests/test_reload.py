@@ -12,8 +12,9 @@ import time
 
 import httpx
 import pytest
-from factories import write_ticket
-from server import free_port, serving
+from support.ports import free_port
+from support.server import serving
+from support.tickets import write_ticket
 
 from app.credentials import hash_key, hash_password
 
@@ -66,7 +67,7 @@ async def test_revoking_a_key_ends_its_stream_at_once_and_spares_the_others(
     config = tmp_path / "ticket-dash.toml"
     settings_file(config, port, {"lobby-tv": LOBBY, "office-tv": OFFICE})
     env = {"TICKET_DASH_CONFIG": str(config), "TICKET_DASH_WORKERS": str(workers)}
-    with serving(*folders, port=port, env=env) as server:
+    with serving(*folders, port=port, env=env, log_dir=tmp_path / "logs") as server:
         url = server.url
         lobby, office = await kiosk_cookie(url, LOBBY), await kiosk_cookie(url, OFFICE)
         async with (
@@ -94,7 +95,8 @@ async def test_a_broken_settings_file_on_reload_keeps_the_running_settings(folde
     port = free_port()
     config = tmp_path / "ticket-dash.toml"
     settings_file(config, port, {"lobby-tv": LOBBY})
-    with serving(*folders, port=port, env={"TICKET_DASH_CONFIG": str(config)}) as server:
+    env = {"TICKET_DASH_CONFIG": str(config)}
+    with serving(*folders, port=port, env=env, log_dir=tmp_path / "logs") as server:
         cookie = await kiosk_cookie(server.url, LOBBY)
         config.write_text("this is = = not toml\n")
         server.process.send_signal(signal.SIGHUP)
@@ -111,7 +113,8 @@ async def test_a_setting_that_needs_a_restart_is_named_and_kept(folders, tmp_pat
     port = free_port()
     config = tmp_path / "ticket-dash.toml"
     settings_file(config, port, {"lobby-tv": LOBBY}, extra="watch_debounce_ms = 20")
-    with serving(*folders, port=port, env={"TICKET_DASH_CONFIG": str(config)}) as server:
+    env = {"TICKET_DASH_CONFIG": str(config)}
+    with serving(*folders, port=port, env=env, log_dir=tmp_path / "logs") as server:
         changed = "watch_debounce_ms = 50\nfr_warning_hours = 30.0"
         settings_file(config, port, {"lobby-tv": LOBBY}, extra=changed)
         server.process.send_signal(signal.SIGHUP)

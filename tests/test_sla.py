@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from factories import HOUR, MINUTE, NOW, ticket_json
+from support.tickets import HOUR, MINUTE, NOW, ticket_json
 
 from app.contract.ticket import ticket_from_json
 from app.rules.sla import (

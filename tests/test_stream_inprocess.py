@@ -6,32 +6,22 @@ import asyncio
 import contextlib
 import time
 
-from factories import HOUR, write_ticket
-from sse_parse import EventReader
+from support.inprocess import board_settings, started
+from support.sse import EventReader
+from support.tickets import HOUR, write_fresh_status, write_ticket
 
-from app import create_app
 from app.contract.mappings import write_mapping
-from app.contract.status import WatcherStatus, write_status
-from app.contract.times import utc_now_iso
-from app.settings import load_settings
 
 
 @contextlib.asynccontextmanager
 async def running_app(folders, **overrides):
-    tickets, mappings = folders
-    settings = load_settings(
-        {"tickets_dir": tickets, "mappings_dir": mappings, **overrides}, environ={}
-    )
-    app = create_app(settings)
-    async with app.test_app() as test_app:
-        live = app.live
-        await asyncio.wait_for(live.watching.wait(), 5)
-        yield test_app, live
+    async with started(board_settings(folders, **overrides)) as app:
+        yield app, app.live
 
 
 @contextlib.asynccontextmanager
-async def stream(test_app, path="/events"):
-    client = test_app.test_client()
+async def stream(app, path="/events"):
+    client = app.test_client()
     async with client.request(path) as connection:
         await connection.send_complete()
         yield EventReader(connection)
@@ -45,16 +35,20 @@ def rows(snapshot, section):
 async def test_connect_gets_a_snapshot_of_the_board(folders):
     write_ticket(folders[0], 1)
     write_ticket(folders[0], 2, status=3)
-    async with running_app(folders) as (test_app, _), stream(test_app) as events:
-        event, snap = await events.next()
+    async with running_app(folders) as (app, _):
+        before = time.time()
+        async with stream(app) as events:
+            event, snap = await events.next()
+            after = time.time()
         assert event == "snapshot"
         assert rows(snap, "open") == [1] and rows(snap, "other") == [2]
-        assert abs(snap["server_time"] - time.time()) < 5
+        assert snap["seq"] == 0  # nothing has changed since the board loaded the folder
+        assert before <= snap["server_time"] <= after
 
 
 async def test_written_changed_and_deleted_files_arrive_as_patches(folders):
     tickets = folders[0]
-    async with running_app(folders) as (test_app, _), stream(test_app) as events:
+    async with running_app(folders) as (app, _), stream(app) as events:
         await events.next_of("snapshot")
         write_ticket(tickets, 7, subject="Mail is down")
         patch = await events.next_of("patch")
@@ -70,7 +64,7 @@ async def test_written_changed_and_deleted_files_arrive_as_patches(folders):
 async def test_one_ticket_change_sends_only_that_ticket(folders):
     for i in range(1, 51):
         write_ticket(folders[0], i)
-    async with running_app(folders) as (test_app, _), stream(test_app) as events:
+    async with running_app(folders) as (app, _), stream(app) as events:
         await events.next_of("snapshot")
         write_ticket(folders[0], 25, subject="changed")
         patch = await events.next_of("patch")
@@ -79,7 +73,7 @@ async def test_one_ticket_change_sends_only_that_ticket(folders):
 
 async def test_malformed_file_is_counted_and_the_stream_goes_on(folders):
     tickets = folders[0]
-    async with running_app(folders) as (test_app, live), stream(test_app) as events:
+    async with running_app(folders) as (app, live), stream(app) as events:
         await events.next_of("snapshot")
         (tickets / "9.json").write_text('{"id": 9, "subj')
         status = await events.next_of("status")
@@ -97,7 +91,7 @@ async def test_renamed_agent_re_renders_the_rows_that_use_it(folders):
     tickets, mappings = folders
     write_ticket(tickets, 1, responder_id=17)
     write_ticket(tickets, 2, responder_id=18)
-    async with running_app(folders) as (test_app, _), stream(test_app) as events:
+    async with running_app(folders) as (app, _), stream(app) as events:
         snap = await events.next_of("snapshot")
         assert snap["sections"]["open"][0]["agent"] == "Agent #17"
         write_mapping(mappings / "agents.txt", {17: "Dana Scully"})
@@ -109,7 +103,7 @@ async def test_sla_state_changes_on_the_clock_without_a_file_change(folders):
     # Critical begins 4 h before the due time; make that 2 s from now (ISO times are whole seconds).
     due = int(time.time()) + 4 * HOUR + 2
     write_ticket(folders[0], 1, fr_due_by=due)
-    async with running_app(folders) as (test_app, _), stream(test_app) as events:
+    async with running_app(folders) as (app, _), stream(app) as events:
         snap = await events.next_of("snapshot")
         assert snap["sections"]["open"][0]["sla"] == "warning"
         patch = await events.next_of("patch", timeout=5)
@@ -117,10 +111,10 @@ async def test_sla_state_changes_on_the_clock_without_a_file_change(folders):
 
 
 async def test_watcher_status_changes_are_streamed(folders):
-    async with running_app(folders) as (test_app, _), stream(test_app) as events:
+    async with running_app(folders) as (app, _), stream(app) as events:
         snap = await events.next_of("snapshot")
         assert snap["watcher"] is None
-        write_status(folders[0], WatcherStatus(source="demo", last_success=utc_now_iso()))
+        write_fresh_status(folders[0], source="demo")
         status = await events.next_of("status")
         assert status["watcher"]["source"] == "demo"
         assert "cursor" not in status["watcher"]
@@ -130,7 +124,7 @@ async def test_filtered_view_gets_only_its_rows_and_a_removal_when_one_leaves(fo
     tickets = folders[0]
     write_ticket(tickets, 1, group_id=3)
     write_ticket(tickets, 2, group_id=4)
-    async with running_app(folders) as (test_app, _), stream(test_app, "/events?group=3") as events:
+    async with running_app(folders) as (app, _), stream(app, "/events?group=3") as events:
         snap = await events.next_of("snapshot")
         assert rows(snap, "open") == [1]
         write_ticket(tickets, 2, group_id=4, subject="not ours")
@@ -140,27 +134,36 @@ async def test_filtered_view_gets_only_its_rows_and_a_removal_when_one_leaves(fo
 
 
 async def test_heartbeats_keep_coming_while_nothing_changes(folders):
-    async with running_app(folders, heartbeat_seconds=0.2) as (test_app, _):
-        async with stream(test_app) as events:
+    async with running_app(folders, heartbeat_seconds=0.2) as (app, _):
+        async with stream(app) as events:
             await events.next_of("snapshot")
-            beat = await events.next_of("heartbeat", timeout=2)
-            assert beat["server_time"] > 0
+            before = time.time()
+            for _ in range(3):  # one every 0.2 s, each with the server's time
+                event, beat = await events.next(timeout=2)
+                assert event == "heartbeat"
+                assert before <= beat["server_time"] <= time.time()
+                before = beat["server_time"]
 
 
 async def test_bad_filter_is_a_clear_400(folders):
-    async with running_app(folders) as (test_app, _):
-        response = await test_app.test_client().get("/events?section=nope")
+    async with running_app(folders) as (app, _):
+        response = await app.test_client().get("/events?section=nope")
         assert response.status_code == 400
         assert "section must be one of" in (await response.get_json())["error"]
 
 
 async def test_api_tickets_and_healthz_answer(folders):
     write_ticket(folders[0], 1)
-    async with running_app(folders) as (test_app, _):
-        client = test_app.test_client()
+    write_ticket(folders[0], 2, status=3)
+    write_fresh_status(folders[0])
+    async with running_app(folders) as (app, _):
+        client = app.test_client()
         board = await (await client.get("/api/tickets?section=open")).get_json()
         assert rows(board, "open") == [1]
-        assert (await client.get("/healthz")).status_code in (200, 503)
+        assert rows(board, "other") == []  # the filter applies
+        health = await client.get("/healthz")
+        assert health.status_code == 200
+        assert (await health.get_json())["status"] == "ok"
 
 
 async def test_rescan_catches_a_change_the_watcher_missed(folders):
@@ -173,24 +176,25 @@ async def test_rescan_catches_a_change_the_watcher_missed(folders):
 
 
 async def test_stopping_ends_streams_and_background_tasks(folders):
-    async with running_app(folders) as (test_app, live):
-        async with stream(test_app) as events:
+    async with running_app(folders) as (app, live):
+        async with stream(app) as events:
             await events.next_of("snapshot")
             await live.stop()
             assert live.running_tasks == []
-            async with asyncio.timeout(5):  # the stream ends by itself and unsubscribes
-                while live.hub.client_count:
-                    await asyncio.sleep(0.01)
+            assert await events.until_ended() == []  # the response ends, nothing sent after
+            assert live.hub.client_count == 0
 
 
 async def test_a_client_that_disconnects_is_forgotten(folders):
-    async with running_app(folders) as (test_app, live):
-        async with stream(test_app) as events:
+    async with running_app(folders) as (app, live):
+        async with stream(app) as events:
             await events.next_of("snapshot")
             assert live.hub.client_count == 1
         # The disconnect cancels the handler; its generator's finally has unsubscribed it.
         assert live.hub.client_count == 0
         write_ticket(folders[0], 1)  # publishing to nobody is fine
-        async with stream(test_app) as events:
-            assert (await events.next_of("snapshot"))["seq"] >= 0
+        await live.rescan()  # applied now, whether or not the watcher has seen it yet
+        async with stream(app) as events:
+            snap = await events.next_of("snapshot")
+            assert (snap["seq"], rows(snap, "open")) == (1, [1])
             assert live.hub.client_count == 1

@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 
 import httpx
-from factories import write_ticket
-from server import free_port, serving
+from support.ports import free_port
+from support.server import serving
+from support.tickets import write_ticket
 
 from app.settings import load_settings
 from app.web.application import create_app
@@ -78,7 +79,8 @@ def test_ready_once_serving_then_watchdog_pings_at_half_the_interval(folders, tm
     write_ticket(folders[0], 1)
     systemd = FakeSystemd(tmp_path)
     try:
-        with serving(*folders, env=systemd.env(watchdog_seconds=1.0)) as server:
+        env = systemd.env(watchdog_seconds=1.0)
+        with serving(*folders, env=env, log_dir=tmp_path / "logs") as server:
             ready = systemd.wait_for("READY=1")
             assert httpx.get(f"{server.url}/api/tickets", timeout=5).status_code == 200
             time.sleep(2.2)
@@ -96,7 +98,7 @@ def test_several_workers_are_ready_together_and_pinged_for_by_the_supervisor(fol
     systemd = FakeSystemd(tmp_path)
     try:
         env = {**systemd.env(watchdog_seconds=1.0), "TICKET_DASH_WORKERS": "2"}
-        with serving(*folders, env=env):
+        with serving(*folders, env=env, log_dir=tmp_path / "logs"):
             systemd.wait_for("READY=1")
             time.sleep(1.5)
             assert len(systemd.times_of("WATCHDOG=1")) >= 2

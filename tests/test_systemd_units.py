@@ -8,18 +8,17 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 import trustme
 from hypercorn.config import Config
+from support.server import launch_board
 
 from app.credentials import hash_key
 from app.web.listen import ACCESS_LOG_FORMAT
@@ -177,13 +176,11 @@ def test_exec_start_as_systemd_runs_it_sockets_on_fd_3_and_4_and_tls_credentials
     (tmp_path / "tickets").mkdir()
     (tmp_path / "mappings").mkdir()
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKET_DASH_")}
+    env = {}
     for line in board["Environment"]:
         env.update(pair.split("=", 1) for pair in shlex.split(line))
     env.update(
         CREDENTIALS_DIRECTORY=str(creds),
-        TICKET_DASH_TICKETS_DIR=str(tmp_path / "tickets"),
-        TICKET_DASH_MAPPINGS_DIR=str(tmp_path / "mappings"),
         TICKET_DASH_METRICS_BIND="",
         TICKET_DASH_ACCESS_KEYS=json.dumps({"lobby-tv": hash_key("the-lobby-key-123456")}),
     )
@@ -195,47 +192,32 @@ def test_exec_start_as_systemd_runs_it_sockets_on_fd_3_and_4_and_tls_credentials
         "os.dup2(a, 3); os.dup2(b, 4); os.set_inheritable(3, True); os.set_inheritable(4, True);"
         "os.execv(sys.argv[3], sys.argv[3:])"
     )
-    log = tmp_path / "board.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                launcher,
-                str(https_sock.fileno()),
-                str(http_sock.fileno()),
-                *argv,
-            ],
-            cwd=ROOT,
-            env=env,
-            pass_fds=(https_sock.fileno(), http_sock.fileno()),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    https_sock.close()
-    http_sock.close()
+    fds = (https_sock.fileno(), http_sock.fileno())
     try:
-        url = f"https://127.0.0.1:{https_port}"
-        ctx = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
-        deadline = time.monotonic() + 20
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                health = httpx.get(f"{url}/healthz", verify=ctx, timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
+        server = launch_board(
+            tmp_path / "tickets",
+            tmp_path / "mappings",
+            log_dir=tmp_path,
+            port=https_port,
+            env=env,
+            args=["-c", launcher, *map(str, fds), *argv],
+            ssl_context=ssl.create_default_context(cafile=str(tmp_path / "ca.pem")),
+            pass_fds=fds,
+        )
+    finally:
+        https_sock.close()
+        http_sock.close()
+    try:
+        server.wait_ready()
+        health = httpx.get(f"{server.url}/healthz", verify=server.ssl_context, timeout=5)
         assert health.status_code == 503  # no watcher yet: the NOC sees it
-        refused = httpx.get(f"{url}/api/tickets", verify=ctx, timeout=5)
+        refused = httpx.get(f"{server.url}/api/tickets", verify=server.ssl_context, timeout=5)
         assert refused.status_code == 401
         redirect = httpx.get(f"http://127.0.0.1:{http_port}/", timeout=5)
         assert redirect.status_code == 308
         assert redirect.headers["location"] == "https://127.0.0.1/"  # port 443 behind fd://
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(10) == 0, log.read_text()
+        server.stop()
+        assert server.process.returncode == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(5)
-    assert "the-lobby-key" not in log.read_text()
+        server.kill()
+    assert "the-lobby-key" not in server.output()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from factories import ticket_json, write_ticket
+from support.tickets import ticket_json, write_ticket
 
 from app.contract.layout import ticket_id_of
 from app.contract.ticket import MalformedTicket, ticket_from_bytes
@@ -77,5 +77,5 @@ def test_malformed_file_is_forgotten_when_fixed_or_removed(tmp_path):
     folder.read(3)
     assert folder.malformed.to_json()["count"] == 1
     write_ticket(tmp_path, 3)
-    assert folder.read(3)[0] is not None
+    assert folder.read(3)[0].id == 3
     assert folder.malformed.to_json()["count"] == 0

@@ -1,36 +1,29 @@
 """The board as systemd runs it: HTTPS, HTTP/2 event streams, the HTTP redirect, and SIGTERM
-with hundreds of streams open on Python 3.11 and 3.12 (hypercorn issue #308)."""
+with hundreds of streams open on every Python we claim (hypercorn issue #308: 3.12+)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
+import subprocess
 
 import httpx
 import pytest
 from httpx_sse import aconnect_sse
-from tls_probe import (
-    ADMIN_PASSWORD,
-    KIOSK_KEY,
-    Board,
-    kiosk_cookie,
-    open_streams,
-    running_board,
-    sigterm_and_time,
-    silent_connections,
-    venv_python,
-)
+from support.pythons import CLAIMED, board_python
+from support.server import ROOT, BoardProcess, board_environment
+from support.shutdown import open_streams, sigterm_and_time, silent_connections
+from support.tls_board import ADMIN_PASSWORD, KIOSK_KEY, kiosk_cookie, running_tls_board
 
-CI = os.environ.get("CI") == "true"
 STREAMS = 300
 SHUTDOWN_LIMIT = 5.0
 
 
-@pytest.fixture(scope="module")
-def board(tmp_path_factory, python_311):
-    root = tmp_path_factory.mktemp("tls")
-    with running_board(python_311, root, access_log=True) as running:
-        yield running
+def interpreter(version: str):
+    """An interpreter of `version` that runs this checkout's board; skips when not installed."""
+    python = board_python(version)
+    if python is None:
+        pytest.skip(f"Python {version} is not installed here (pyenv)")
+    return python
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +31,15 @@ def python_311():
     return interpreter("3.11")
 
 
-def interpreter(version: str):
-    python = venv_python(version)
-    if python is None:
-        if CI:
-            pytest.fail(f"Python {version} is missing (CI must test it)")
-        pytest.skip(f"Python {version} is not installed here")
-    return python
+@pytest.fixture(scope="module")
+def board(tmp_path_factory, python_311):
+    root = tmp_path_factory.mktemp("tls")
+    with running_tls_board(python_311, root, access_log=True) as running:
+        yield running
 
 
-async def test_kiosk_link_then_an_http2_event_stream_over_https(board: Board):
-    async with httpx.AsyncClient(http2=True, verify=board.ssl_context(), timeout=10) as client:
+async def test_kiosk_link_then_an_http2_event_stream_over_https(board: BoardProcess):
+    async with httpx.AsyncClient(http2=True, verify=board.ssl_context, timeout=10) as client:
         first = await client.get(f"{board.url}/?key={KIOSK_KEY}&section=open")
         assert first.status_code == 303
         assert first.http_version == "HTTP/2"
@@ -68,8 +59,8 @@ async def test_kiosk_link_then_an_http2_event_stream_over_https(board: Board):
                     break
 
 
-async def test_many_http2_streams_share_one_connection(board: Board):
-    async with httpx.AsyncClient(http2=True, verify=board.ssl_context(), timeout=10) as client:
+async def test_many_http2_streams_share_one_connection(board: BoardProcess):
+    async with httpx.AsyncClient(http2=True, verify=board.ssl_context, timeout=10) as client:
         await client.get(f"{board.url}/?key={KIOSK_KEY}")
 
         async def one() -> str:
@@ -83,16 +74,16 @@ async def test_many_http2_streams_share_one_connection(board: Board):
 
 
 @pytest.mark.parametrize("path", ["/", "/events", "/api/tickets", "/static/board.js", "/metrics"])
-def test_nothing_without_credentials_over_the_wire(board: Board, path):
-    response = httpx.get(f"{board.url}{path}", verify=board.ssl_context(), timeout=10)
+def test_nothing_without_credentials_over_the_wire(board: BoardProcess, path):
+    response = httpx.get(f"{board.url}{path}", verify=board.ssl_context, timeout=10)
     assert response.status_code == 401
     assert "VPN" not in response.text
 
 
-def test_admin_login_over_the_wire(board: Board):
+def test_admin_login_over_the_wire(board: BoardProcess):
     response = httpx.get(
         f"{board.url}/api/tickets",
-        verify=board.ssl_context(),
+        verify=board.ssl_context,
         auth=("admin", ADMIN_PASSWORD),
         timeout=10,
     )
@@ -100,22 +91,22 @@ def test_admin_login_over_the_wire(board: Board):
     assert "VPN down for office 2" in response.text
 
 
-def test_plain_http_redirects_to_https(board: Board):
-    plain = f"http://127.0.0.1:{board.http_port}"
+def test_plain_http_redirects_to_https(board: BoardProcess):
+    plain = f"http://127.0.0.1:{board.redirect_port}"
     response = httpx.get(f"{plain}/?section=open", timeout=10)
     assert response.status_code == 308
     assert response.headers["location"] == f"{board.url}/?section=open"
     assert "VPN" not in response.text
     followed = httpx.get(
-        f"{plain}/healthz", verify=board.ssl_context(), follow_redirects=True, timeout=10
+        f"{plain}/healthz", verify=board.ssl_context, follow_redirects=True, timeout=10
     )
     assert followed.url.scheme == "https"
     assert followed.status_code == 200
 
 
-def test_the_access_log_has_one_line_per_request_and_never_the_key(board: Board):
+def test_the_access_log_has_one_line_per_request_and_never_the_key(board: BoardProcess):
     kiosk_cookie(board)
-    httpx.get(f"{board.url}/healthz?probe=1", verify=board.ssl_context(), timeout=10)
+    httpx.get(f"{board.url}/healthz?probe=1", verify=board.ssl_context, timeout=10)
     output = board.output()
     assert '"GET /healthz HTTP/1.1" 200' in output  # the path, without its query string
     assert "probe=1" not in output
@@ -124,32 +115,48 @@ def test_the_access_log_has_one_line_per_request_and_never_the_key(board: Board)
 
 
 @pytest.mark.timeout(300)  # the first run makes a virtualenv for that Python (cached after)
-@pytest.mark.parametrize("version", ["3.11", "3.12"])
+@pytest.mark.parametrize("version", CLAIMED)
 async def test_sigterm_with_hundreds_of_streams_open_ends_within_5_seconds(tmp_path, version):
     python = interpreter(version)
-    with running_board(python, tmp_path) as board:
+    with running_tls_board(python, tmp_path) as board:
         cookie = kiosk_cookie(board)
         streams = await asyncio.wait_for(open_streams(board, cookie, STREAMS), 40)
         # A few connections that never finish a TLS handshake: on 3.12+ hypercorn would wait
-        # for them too; the hard stop in app/serve.py ends them.
-        quiet = await silent_connections(board, 3)
+        # for them too; the hard stop in app/web/serve.py ends them.
+        quiet = silent_connections(board, 3)
         try:
             seconds = await sigterm_and_time(board, streams)
         finally:
             for sock in quiet:
                 sock.close()
-        assert board.process.returncode == 0, board.output()
+        assert board.process.returncode == 0
     print(f"Python {version}: {STREAMS} streams, stopped in {seconds:.2f} s")
     assert seconds < SHUTDOWN_LIMIT
-    assert "closing 300 open event streams" in board.output()
+    assert f"closing {STREAMS} open event streams" in board.output()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("version", CLAIMED)
+def test_the_board_on_another_python_runs_this_checkouts_code(tmp_path, version):
+    """The per-Python virtualenvs are shared by every checkout: the code must come from ours."""
+    python = interpreter(version)
+    shown = subprocess.run(
+        [str(python), "-c", "import app, sys; print(app.__file__, *sys.version_info[:2])"],
+        env=board_environment(),
+        cwd=tmp_path,  # not the checkout: `-c` would import from the working directory
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.split()
+    assert shown == [str(ROOT / "app" / "__init__.py"), *version.split(".")]
 
 
 async def test_two_workers_share_the_port_and_stop_together(tmp_path, python_311):
-    with running_board(python_311, tmp_path, workers=2) as board:
+    with running_tls_board(python_311, tmp_path, workers=2) as board:
         cookie = kiosk_cookie(board)
         streams = await asyncio.wait_for(open_streams(board, cookie, 60), 30)
         seconds = await sigterm_and_time(board, streams)
         assert board.process.returncode == 0
-        output = board.output()
-    assert seconds < SHUTDOWN_LIMIT, output
-    assert output.count("stopping: closing") == 2, output
+    assert seconds < SHUTDOWN_LIMIT
+    assert board.output().count("stopping: closing") == 2

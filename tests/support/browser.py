@@ -3,7 +3,7 @@
 `playwright install` cannot download browsers here, so tests use the system Chromium. Without it
 a browser test skips, except under CI=true, where a missing browser is a failure.
 
-    from browser import chromium_page  # tests/ is on sys.path (conftest.py)
+    from support.browser import chromium_page  # tests/ is on sys.path (conftest.py)
 
     async with chromium_page() as page:
         await page.goto(url)
