@@ -103,11 +103,11 @@ class NatsServer:
         self.start()
 
 
-@pytest.fixture
-def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+def running_nats(tmp_path: Path, extra_config: str = "") -> Iterator[NatsServer]:
+    """A started server for a fixture (`yield from running_nats(tmp_path)`), stopped after."""
     root = tmp_path / "nats"
     root.mkdir()
-    server = NatsServer(root).start()
+    server = NatsServer(root, extra_config).start()
     try:
         yield server
     finally:

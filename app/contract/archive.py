@@ -25,6 +25,9 @@ from app.contract.layout import (
     ticket_path,
     ticket_paths,
 )
+from app.contract.reading import UnreadableFile, read_regular_file
+
+MAX_ARCHIVED_BYTES = 2_000_000
 
 
 def archive_ticket(
@@ -54,8 +57,17 @@ def archive_ticket(
         if moved != target:
             moved = target
     if moved is not None:
-        report(Archived(tickets_dir, ticket_id, day, None if final is None else dump_json(final)))
+        report(Archived(tickets_dir, ticket_id, day, _archived_content(moved, final)))
     return moved
+
+
+def _archived_content(path: Path, final: dict[str, Any] | None) -> bytes | None:
+    if final is not None:
+        return dump_json(final)
+    try:
+        return read_regular_file(path, MAX_ARCHIVED_BYTES)[0]
+    except (FileNotFoundError, UnreadableFile):
+        return None
 
 
 def remove_ticket(tickets_dir: Path, ticket_id: int) -> bool:

@@ -32,13 +32,13 @@ class Written:
 
 @dataclass(frozen=True, slots=True)
 class Archived:
-    """A ticket left tickets/ for `archive/<day>/`; `final` is the archived content if the source
-    gave one (else the archive holds the file as it was)."""
+    """A ticket left tickets/ for `archive/<day>/`; `content` is what the archive holds now (the
+    source's final version, or the file as it was)."""
 
     tickets_dir: Path
     ticket_id: int
     day: date
-    final: bytes | None
+    content: bytes | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import orjson
 
-from app.contract.archive import archive_ticket, remove_ticket, retire_legacy_file
+from app.contract.archive import archive_ticket, prune_archive, remove_ticket, retire_legacy_file
 from app.contract.atomic import write_atomic
-from app.contract.layout import MAPPING_FILES, ticket_path
+from app.contract.layout import MAPPING_FILES, archive_day_dir, ticket_file_name, ticket_path
 from app.contract.reading import ticket_ids
 from app.contract.status import WatcherStatus
 from watcher.nats.keys import Entry
@@ -75,7 +75,10 @@ class FolderWriter:
             write_atomic(ticket_path(self.tickets_dir, ticket_id), entry.value, durable=False)
             retire_legacy_file(self.tickets_dir, ticket_id)
         elif entry.archive_day is not None:
-            archive_ticket(self.tickets_dir, ticket_id, _final(entry.final), day=entry.archive_day)
+            archive_ticket(self.tickets_dir, ticket_id, day=entry.archive_day)
+            if entry.content:  # exactly what the source's archive holds, had we the file or not
+                target = archive_day_dir(self.tickets_dir, entry.archive_day)
+                write_atomic(target / ticket_file_name(ticket_id), entry.content, durable=False)
         else:
             remove_ticket(self.tickets_dir, ticket_id)
 
@@ -90,20 +93,13 @@ class FolderWriter:
             log.info("archived %d ticket(s) that left the bucket while away", len(gone))
         return gone
 
+    def prune_archive(self, retention_days: int) -> None:
+        prune_archive(self.tickets_dir, retention_days)
+
     def make_durable(self) -> None:
         make_durable(self.tickets_dir)
         if os.stat(self.tickets_dir).st_dev != os.stat(self.mappings_dir).st_dev:
             make_durable(self.mappings_dir)
-
-
-def _final(raw: bytes | None) -> dict[str, object] | None:
-    if not raw:
-        return None
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _status_of(raw: bytes) -> WatcherStatus | None:

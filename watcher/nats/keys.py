@@ -8,8 +8,8 @@
 | `poller`            | the election's lease (`election`)       | released                         |
 
 A removal is a KV delete marker (`KV-Operation: DEL`). An archive's marker also carries the
-archive day (`Ticket-Dash-Archive-Day`) and, as its body, the archived content when the source
-gave one, so a mirror archives exactly as the source did. Markers expire after
+archive day (`Ticket-Dash-Archive-Day`) and, as its body, what the source's archive holds, so a
+mirror archives exactly as the source did, even a ticket it never had. Markers expire after
 `TOMBSTONE_TTL_SECONDS` (`Nats-TTL`), so the bucket does not grow with every resolved ticket; a
 mirror away for longer still removes such a ticket (see `mirror`).
 """
@@ -60,7 +60,7 @@ class Outgoing:
     key: str
     value: bytes | None  # None: delete
     archive_day: date | None = None
-    final: bytes | None = None  # an archive's content, carried by its delete marker
+    content: bytes | None = None  # an archive's content, carried by its delete marker
 
     def headers(self) -> dict[str, str] | None:
         if self.value is not None:
@@ -71,7 +71,7 @@ class Outgoing:
         return headers
 
     def payload(self) -> bytes:
-        return self.value if self.value is not None else (self.final or b"")
+        return self.value if self.value is not None else (self.content or b"")
 
 
 def outgoing(change: Change, tickets_dir: Path, mappings_dir: Path) -> Outgoing | None:
@@ -92,7 +92,7 @@ def outgoing(change: Change, tickets_dir: Path, mappings_dir: Path) -> Outgoing 
     if change.tickets_dir != tickets_dir:
         return None
     if isinstance(change, Archived):
-        return Outgoing(ticket_key(change.ticket_id), None, change.day, change.final)
+        return Outgoing(ticket_key(change.ticket_id), None, change.day, change.content)
     assert isinstance(change, Removed)
     return Outgoing(ticket_key(change.ticket_id), None)
 
@@ -105,7 +105,7 @@ class Entry:
     revision: int
     value: bytes | None  # None: deleted
     archive_day: date | None = None
-    final: bytes | None = None
+    content: bytes | None = None  # an archive's content
 
     @property
     def ticket_id(self) -> int | None:

@@ -87,13 +87,14 @@ class Mirror:
         self.link = link
         self.role = role  # "mirror", or "standby" in a watcher waiting for the lease
         self.tickets_dir = Path(settings.tickets_dir)
+        self.retention_days = settings.archive_retention_days
         self.writer = FolderWriter(self.tickets_dir, Path(settings.mappings_dir))
         status = read_status(self.tickets_dir)
         self.state = MirrorState.of(status)
         self.source_status = without_mirror_state(status) if status is not None else None
         self.applied = self.state.revision  # applied to the files, maybe not durable yet
         self.mode = ""  # "snapshot" or "resume": how the current session started
-        self.waiting_for_source = False
+        self.waiting_for_source = asyncio.Event()  # the bucket holds no source's status yet
         self.caught_up = asyncio.Event()
         self._progress = asyncio.Event()
         self._down = asyncio.Event()
@@ -149,15 +150,15 @@ class Mirror:
     async def _session(self, once: bool) -> None:
         info = await self.link.stream_info()
         while info is None or not await self._bucket_has_status():
-            if not self.waiting_for_source:
+            if not self.waiting_for_source.is_set():
                 log.info(
                     "mirror: bucket %s holds no source's status yet; waiting", self.link.bucket
                 )
-                self.waiting_for_source = True
+                self.waiting_for_source.set()
                 self._write_status()
             await asyncio.sleep(WAIT_FOR_SOURCE_SECONDS)
             info = await self.link.stream_info()
-        self.waiting_for_source = False
+        self.waiting_for_source.clear()
         created = info.created.isoformat() if info.created is not None else None
         last = info.state.last_seq
         resume = self.state.stream_created == created and 0 < self.state.revision <= last
@@ -268,6 +269,7 @@ class Mirror:
     async def _caught_up(self, touched: set[int], present: set[int] | None) -> None:
         keep = touched if present is None else touched | present
         await asyncio.to_thread(self.writer.archive_missing, keep)
+        await asyncio.to_thread(self.writer.prune_archive, self.retention_days)
         await asyncio.to_thread(self._flush, True)
         log.info("mirror: caught up at revision %d (%s)", self.applied, self.mode or "no session")
         self.caught_up.set()
@@ -315,7 +317,7 @@ class Mirror:
                 f"This board's copy is not connected to NATS ({self.link.servers}) since "
                 f"{iso(since)}: it shows the last state it received."
             )
-        elif self.waiting_for_source:
+        elif self.waiting_for_source.is_set():
             error = f"No watcher has published to the NATS bucket {self.link.bucket} yet."
         write_status(self.tickets_dir, dataclasses.replace(status, last_error=error, extra=extra))
 
