@@ -29,6 +29,7 @@ from nats.js.api import StreamInfo
 from app.settings import Settings
 from watcher.nats.credentials import find_login
 from watcher.nats.keys import stream_name, subject_prefix
+from watcher.nats.waiting import first_of
 from watcher.source import SourceError
 
 log = logging.getLogger("watcher.nats")
@@ -111,6 +112,7 @@ class Link:
     ) -> Link | None:
         """Connect, retrying until connected; None if `stop` is set first."""
         urls = servers(settings)
+        servers_text = ", ".join(where(u) for u in urls)
         login = find_login(settings, environ)
         tls = tls_context(settings, urls)
         link: Link | None = None
@@ -124,8 +126,13 @@ class Link:
                 log.info("reconnected to NATS (%s)", link.servers)
                 link._set_up(True)
 
+        reported: set[str] = set()
+
         async def error(exc: Exception) -> None:
-            log.debug("nats: %s", exc)  # reconnects are reported by the callbacks above
+            reason = _reason(exc)  # one line per distinct reason (a refused login, say)
+            if reason not in reported:
+                reported.add(reason)
+                log.warning("NATS (%s): %s", servers_text, reason)
 
         options: dict[str, Any] = {
             "servers": urls,
@@ -144,12 +151,15 @@ class Link:
             options["tls"] = tls
         if login is not None:
             options.update(login.connect_options())
-        servers_text = ", ".join(where(u) for u in urls)
         attempt = 0
         last_reason = ""
         while not stop.is_set():
+            # nats-py retries a refused first connection by itself: stop must still end it.
+            connecting = asyncio.ensure_future(nats.connect(**options))
+            if await first_of(connecting, stop.wait()) is not connecting:
+                return None
             try:
-                client = await nats.connect(**options)
+                client = connecting.result()
             except (OSError, TimeoutError, nats.errors.Error, ssl.SSLError) as exc:
                 reason = _reason(exc)
                 if reason != last_reason:

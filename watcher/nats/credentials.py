@@ -5,7 +5,8 @@
 3. none (a server without authentication, e.g. on 127.0.0.1).
 
 The file holds one of: a NATS `.creds` file (a user JWT and its NKey seed, as `nsc` writes it;
-needs the `nkeys` package), `user:password` on one line, or a token on one line. The login is
+needs the `nkeys` package), `user:password` on one line, or a token on one line. An empty file
+means no login (a server on 127.0.0.1 without authentication, e.g. a site's leaf node). The login is
 handed to nats-py only; never to argv, the environment or a log line (`Login.__repr__` hides it),
 and `nats_url` may not carry one (see `connection.servers`).
 """
@@ -49,13 +50,14 @@ class Login:
         return {"user": self.user, "password": self.password}
 
 
-def _read(path: Path, origin: str) -> Login:
+def _read(path: Path, origin: str) -> Login | None:
     try:
         text = path.read_text("utf-8").strip()
     except OSError as exc:
         raise SourceError(f"Cannot read the NATS login from {origin}: {exc.strerror}.") from None
     if not text:
-        raise SourceError(f"The NATS login in {origin} is empty.")
+        log.info("%s is empty: connecting to NATS without a login", origin)
+        return None
     if JWT_MARKER in text:
         if importlib.util.find_spec("nkeys") is None:
             raise SourceError(
