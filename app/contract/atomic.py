@@ -42,7 +42,8 @@ def write_atomic(path: Path, content: bytes, *, mode: int = 0o644, durable: bool
     """Write `content` to `path` atomically. Returns False (and writes nothing) if unchanged."""
     if holds(path, content):
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():  # one stat; mkdir(exist_ok) costs a failing mkdir and a stat
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -19,8 +19,14 @@ import orjson
 
 from app.contract.archive import archive_ticket, prune_archive, remove_ticket, retire_legacy_file
 from app.contract.atomic import write_atomic
-from app.contract.layout import MAPPING_FILES, archive_day_dir, ticket_file_name, ticket_path
-from app.contract.reading import ticket_ids
+from app.contract.layout import (
+    LEGACY_SUFFIX,
+    MAPPING_FILES,
+    archive_day_dir,
+    ticket_file_name,
+    ticket_path,
+)
+from app.contract.reading import scan_ticket_files, ticket_ids
 from app.contract.status import WatcherStatus
 from watcher.nats.keys import Entry
 
@@ -47,10 +53,15 @@ class FolderWriter:
     def __init__(self, tickets_dir: Path, mappings_dir: Path) -> None:
         self.tickets_dir = tickets_dir
         self.mappings_dir = mappings_dir
+        self.legacy_files = True  # until `prepare` looked: `<id>.txt` twins to retire
 
     def prepare(self) -> None:
         self.tickets_dir.mkdir(parents=True, exist_ok=True)
         self.mappings_dir.mkdir(parents=True, exist_ok=True)
+        # A mirror writes only `<id>.json`: legacy twins exist only if the folder had them.
+        self.legacy_files = any(
+            name.endswith(LEGACY_SUFFIX) for name in scan_ticket_files(self.tickets_dir)
+        )
 
     def apply(self, entry: Entry) -> WatcherStatus | None:
         """Apply one ticket or mapping entry; a status entry is returned, not written (the
@@ -73,7 +84,8 @@ class FolderWriter:
     def _apply_ticket(self, ticket_id: int, entry: Entry) -> None:
         if entry.value is not None:
             write_atomic(ticket_path(self.tickets_dir, ticket_id), entry.value, durable=False)
-            retire_legacy_file(self.tickets_dir, ticket_id)
+            if self.legacy_files:
+                retire_legacy_file(self.tickets_dir, ticket_id)
         elif entry.archive_day is not None:
             archive_ticket(self.tickets_dir, ticket_id, day=entry.archive_day)
             if entry.content:  # exactly what the source's archive holds, had we the file or not
