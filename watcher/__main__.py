@@ -65,7 +65,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         if settings.nats_url:
             from watcher.nats.runner import run_publishing
 
-            return await run_publishing(settings, work)
+            return await run_publishing(settings, work, stop)
         return await work()
     if args.source == "nats":
         if not settings.nats_url:

@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,8 @@ import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js import api
 
+from app.contract.atomic import dump_json, write_atomic
+from app.contract.layout import status_path
 from app.contract.status import WatcherStatus, read_status, write_status
 from app.contract.times import iso, utc_now_iso
 from app.settings import Settings
@@ -100,6 +103,8 @@ class Mirror:
         self._progress = asyncio.Event()
         self._down = asyncio.Event()
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._flushing: set[asyncio.Future[None]] = set()
+        self._flush_lock = threading.RLock()  # also orders status writes from threads
         self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="nats-mirror")
 
     # --- running ------------------------------------------------------------------------------
@@ -132,6 +137,7 @@ class Mirror:
         finally:
             stop_listening()
             self._cancel_flush_timer()
+            await asyncio.gather(*self._flushing, return_exceptions=True)
             self._flush()
             self._pool.shutdown(wait=True)
 
@@ -282,7 +288,8 @@ class Mirror:
         self.applied = max(self.applied, entries[-1].revision)
         if status is not None:
             self.source_status = without_mirror_state(status)
-            self._write_status()
+            await asyncio.to_thread(self._write_status, False)  # made durable by the next flush
+            self._schedule_flush()
         self._progress.set()
 
     def _apply_lane(self, lane: list[Entry]) -> None:
@@ -311,17 +318,25 @@ class Mirror:
 
     def _flush_now(self) -> None:
         self._flush_timer = None
-        self._flush()
+        task = asyncio.ensure_future(asyncio.to_thread(self._flush))  # not on the event loop
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
 
     def _flush(self, always: bool = False) -> None:
-        """Make what was applied durable, then record its revision."""
-        if self.applied == self.state.revision and not always:
-            return
-        self.writer.make_durable()
-        self.state.revision = self.applied
-        self._write_status()
+        """Make what was applied durable, then record its revision (any thread, one at a time)."""
+        with self._flush_lock:
+            target = self.applied  # every entry up to it is written; later ones may not be
+            if target == self.state.revision and not always:
+                return
+            self.writer.make_durable()
+            self.state.revision = target
+            self._write_status()
 
-    def _write_status(self) -> None:
+    def _write_status(self, durable: bool = True) -> None:
+        with self._flush_lock:  # a flush thread must not overwrite a newer "disconnected"
+            self._write_status_locked(durable)
+
+    def _write_status_locked(self, durable: bool) -> None:
         status = self.source_status or WatcherStatus(source="nats-mirror")
         extra: dict[str, Any] = {
             **status.extra,
@@ -342,7 +357,11 @@ class Mirror:
             )
         elif self.waiting_for_source.is_set():
             error = f"No watcher has published to the NATS bucket {self.link.bucket} yet."
-        write_status(self.tickets_dir, dataclasses.replace(status, last_error=error, extra=extra))
+        content = dataclasses.replace(status, last_error=error, extra=extra)
+        if durable:
+            write_status(self.tickets_dir, content)
+        else:
+            write_atomic(status_path(self.tickets_dir), dump_json(content.to_json()), durable=False)
 
 
 def _reason(exc: BaseException) -> str:

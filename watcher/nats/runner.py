@@ -49,11 +49,13 @@ async def run_mirror(settings: Settings, stop: asyncio.Event, *, once: bool = Fa
     return 0
 
 
-async def run_publishing(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
+async def run_publishing(
+    settings: Settings, work: Callable[[], Awaitable[int]], stop: asyncio.Event
+) -> int:
     """Run `work` with its writes published; wait (bounded) until NATS stored them."""
-    never = asyncio.Event()
-    link = await Link.open(settings, never, role="command")
-    assert link is not None
+    link = await Link.open(settings, stop, role="command")
+    if link is None:
+        return 130  # stopped before NATS answered
     try:
         publisher = Publisher(link, settings)
         await publisher.start()
