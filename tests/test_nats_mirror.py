@@ -25,13 +25,15 @@ from nats_sites import (
 )
 
 from app.contract.archive import archive_ticket, remove_ticket
-from app.contract.atomic import write_json_atomic
+from app.contract.atomic import dump_json, write_json_atomic
 from app.contract.changes import observed_by
 from app.contract.mappings import write_mapping
 from app.contract.status import WatcherStatus, read_status, write_status
 from app.settings import Settings
 from watcher.demo import DemoSource
+from watcher.nats.connection import Link
 from watcher.nats.keys import subject_prefix, ticket_key
+from watcher.nats.publish import Publisher
 
 pytestmark = pytest.mark.timeout(60)
 DAY = date(2026, 11, 20)
@@ -253,3 +255,30 @@ async def test_a_bucket_no_source_wrote_yet_leaves_the_mirror_folder_alone(sites
     assert (Path(copy.tickets_dir) / "42.json").exists()
     waiting = read_status(Path(copy.tickets_dir))
     assert waiting is not None and "No watcher has published" in (waiting.last_error or "")
+
+
+async def test_a_folder_published_into_a_fresh_bucket_is_sent_as_the_disk_holds_it_when_sent(
+    sites,
+):
+    source, copy = sites
+    await asyncio.to_thread(write, source, 1)
+    await asyncio.to_thread(status, source, "alone until now")
+    legacy = Path(source.tickets_dir) / "7.txt"  # the original project's name, read as ticket 7
+    await asyncio.to_thread(legacy.write_bytes, dump_json(ticket_json(7)))
+    link = await Link.open(source, asyncio.Event(), role="test-source")
+    assert link is not None
+    try:
+        await link.ensure_bucket()
+        publisher = Publisher(link, source)
+        await publisher.queue_folder()  # queued, not yet sent...
+        await asyncio.to_thread(write, source, 1, subject="written while queued")  # unobserved
+        await publisher.start()
+        await asyncio.wait_for(publisher.flushed(), 10)
+        await publisher.stop()
+    finally:
+        await link.close()
+    async with mirroring(copy) as mirror:
+        await asyncio.wait_for(mirror.mirror.caught_up.wait(), 10)
+    files = board_files(copy)
+    assert b"written while queued" in files["tickets/1.json"]
+    assert files["tickets/7.json"] == dump_json(ticket_json(7))

@@ -61,6 +61,7 @@ class Outgoing:
     value: bytes | None  # None: delete
     archive_day: date | None = None
     content: bytes | None = None  # an archive's content, carried by its delete marker
+    from_disk: Path | None = None  # whatever this file holds when it is sent (absent: delete)
 
     def headers(self) -> dict[str, str] | None:
         if self.value is not None:

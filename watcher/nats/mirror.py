@@ -57,7 +57,7 @@ STATE_KEY = "nats_mirror"  # the mirror's own state in the status file's `extra`
 BATCH = 1000  # entries taken from the consumer's buffer at once
 FLUSH_EVERY = 5000  # during a snapshot: record progress at least this often
 FLUSH_DELAY_SECONDS = 0.2  # live: record progress this long after the last change
-WRITERS = 4  # threads writing files during a batch (each file is one key: no ordering issue)
+WRITERS = 8  # threads writing files in a batch (they wait in system calls; one key, one thread)
 WAIT_FOR_SOURCE_SECONDS = 2.0  # re-check a bucket that no source has written yet
 RETRY_SECONDS = 1.0
 

@@ -24,7 +24,7 @@ import nats.errors
 import nats.js.errors
 
 from app.contract.changes import Change
-from app.contract.layout import MAPPING_FILES, status_path, ticket_path
+from app.contract.layout import LEGACY_SUFFIX, MAPPING_FILES, status_path, ticket_path
 from app.contract.reading import UnreadableFile, read_regular_file, ticket_ids
 from app.settings import Settings
 from watcher.nats.connection import Link
@@ -148,22 +148,22 @@ class Publisher:
         return True
 
     async def queue_folder(self) -> None:
-        """Queue every file of the folders, and deletes for ticket keys the folder lacks."""
+        """Queue every file of the folders, and every ticket key of the bucket, to be sent as the
+        disk has it *when sent* (a file gone by then: a delete), so a source writing meanwhile
+        can never be overtaken by an older copy."""
         on_disk = await asyncio.to_thread(ticket_ids, self.tickets_dir)
         info = await self.link.stream_info(subjects_filter=f"{self.link.prefix}{TICKET_PREFIX}>")
-        in_bucket = set((info.state.subjects or {}) if info else {})
-        for subject in sorted(in_bucket):
-            key = subject[len(self.link.prefix) :]
-            digits = key[len(TICKET_PREFIX) :]
-            if digits.isdigit() and int(digits) not in on_disk:
-                self._queue(Outgoing(key, None))
-        files = [(ticket_key(i), ticket_path(self.tickets_dir, i)) for i in sorted(on_disk)]
-        files += [(mapping_key(k), self.mappings_dir / n) for k, n in MAPPING_FILES.items()]
-        files.append((STATUS_KEY, status_path(self.tickets_dir)))
-        for key, path in files:
-            content = await asyncio.to_thread(_read, path)
-            if content is not None:
-                self._queue(Outgoing(key, content))
+        ids = set(on_disk)
+        for subject in (info.state.subjects or {}) if info else {}:
+            digits = subject[len(self.link.prefix) + len(TICKET_PREFIX) :]
+            if digits.isdigit():
+                ids.add(int(digits))
+        for ticket_id in sorted(ids):
+            path = ticket_path(self.tickets_dir, ticket_id)
+            self._queue(Outgoing(ticket_key(ticket_id), None, from_disk=path))
+        for kind, name in MAPPING_FILES.items():
+            self._queue(Outgoing(mapping_key(kind), None, from_disk=self.mappings_dir / name))
+        self._queue(Outgoing(STATUS_KEY, None, from_disk=status_path(self.tickets_dir)))
 
     async def _run(self) -> None:
         while True:
@@ -188,6 +188,8 @@ class Publisher:
 
     async def _send_batch(self, batch: list[Outgoing]) -> list[Outgoing]:
         """Send a batch, the status only after all else was stored; returns what was not."""
+        if any(i.from_disk is not None for i in batch):
+            batch = await asyncio.to_thread(_resolved, batch)
         status = [i for i in batch if i.key == STATUS_KEY]
         others = [i for i in batch if i.key != STATUS_KEY]
         window = asyncio.Semaphore(IN_FLIGHT)
@@ -240,6 +242,24 @@ class Publisher:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.link.up.wait(), RECONNECT_WAIT_SECONDS)
+
+
+def _resolved(batch: list[Outgoing]) -> list[Outgoing]:
+    """Items that send what the disk holds, read now: a ticket without a file is deleted (its
+    legacy `<id>.txt` counts as its file); a missing mapping or status file is not sent."""
+    resolved = []
+    for item in batch:
+        if item.from_disk is None:
+            resolved.append(item)
+            continue
+        content = _read(item.from_disk)
+        if item.key.startswith(TICKET_PREFIX):
+            if content is None:
+                content = _read(item.from_disk.with_suffix(LEGACY_SUFFIX))
+            resolved.append(Outgoing(item.key, content))
+        elif content is not None:
+            resolved.append(Outgoing(item.key, content))
+    return resolved
 
 
 def _read(path: Path) -> bytes | None:
