@@ -84,18 +84,23 @@ async def run_elected(
             mirror = Mirror(link, settings, role="standby")
             standby_stop = asyncio.Event()
             standby = asyncio.create_task(mirror.run(standby_stop), name="nats-standby")
+            holding: asyncio.Task[None] | None = None
             try:
                 held = await _acquire(lease, stop, once)
-                if held:
-                    held = await _catch_up(link, mirror, lease)
+                if held:  # renewed from now on: catching up may take longer than a lease
+                    holding = asyncio.create_task(lease.hold(), name="nats-lease")
+                    held = await _catch_up(link, mirror, lease, holding)
             finally:
                 standby_stop.set()
                 await asyncio.gather(standby, return_exceptions=True)
-            if not held:
+                if holding is not None and not held:
+                    holding.cancel()
+                    await asyncio.gather(holding, return_exceptions=True)
+            if not held or holding is None:
                 continue
             if mirror.source_status is not None:  # the source's status, without the mirror's
                 write_status(Path(settings.tickets_dir), mirror.source_status)
-            lost = await _lead(link, lease, settings, make_source, stop, once, reconcile)
+            lost = await _lead(link, lease, holding, settings, make_source, stop, once, reconcile)
             if once or not lost:
                 break
     finally:
@@ -131,9 +136,10 @@ async def _acquire(lease: Lease, stop: asyncio.Event, once: bool) -> bool:
     return False
 
 
-async def _catch_up(link: Link, mirror: Mirror, lease: Lease) -> bool:
+async def _catch_up(link: Link, mirror: Mirror, lease: Lease, holding: asyncio.Task[None]) -> bool:
     """Bring the folder to the bucket's last revision before polling (unless no source ever
-    wrote the bucket: then this folder is published as it is). False: gave the lease back."""
+    wrote the bucket: then this folder is published as it is). False: the lease is gone (lost
+    meanwhile, or given back)."""
     try:
         info = await link.stream_info()
         await link.js.get_msg(link.stream, subject=link.prefix + STATUS_KEY)
@@ -144,9 +150,14 @@ async def _catch_up(link: Link, mirror: Mirror, lease: Lease) -> bool:
         await lease.release()
         return False
     last = info.state.last_seq if info is not None else 0
-    try:
-        await asyncio.wait_for(mirror.wait_applied(last), CATCH_UP_SECONDS)
-    except TimeoutError:
+    catching = asyncio.ensure_future(asyncio.wait_for(mirror.wait_applied(last), CATCH_UP_SECONDS))
+    await asyncio.wait({catching, holding}, return_when=asyncio.FIRST_COMPLETED)
+    if not catching.done():  # the lease was lost while catching up
+        catching.cancel()
+        await asyncio.gather(catching, return_exceptions=True)
+        lease.revision = 0
+        return False
+    if catching.exception() is not None:
         log.error("this copy did not catch up with the bucket in time: giving the lease back")
         await lease.release()
         return False
@@ -156,13 +167,15 @@ async def _catch_up(link: Link, mirror: Mirror, lease: Lease) -> bool:
 async def _lead(
     link: Link,
     lease: Lease,
+    holding: asyncio.Task[None],
     settings: Settings,
     make_source: Callable[[], Source],
     stop: asyncio.Event,
     once: bool,
     reconcile: bool,
 ) -> bool:
-    """Run the source, published, while the lease holds. True if the lease was lost."""
+    """Run the source, published, while the lease holds (`holding` renews it and ends when it
+    is lost). True if the lease was lost."""
     publisher = Publisher(link, settings)
     await publisher.start()
     source = make_source()
@@ -171,7 +184,6 @@ async def _lead(
         running = asyncio.create_task(
             source.run(source_stop, once=once, reconcile=reconcile), name="source"
         )
-    holding = asyncio.create_task(lease.hold(), name="nats-lease")
     stopping = asyncio.create_task(stop.wait())
     lost = False
     try:
