@@ -25,7 +25,7 @@ from watcher.nats.election import VALID_SHARE, Lease
 
 pytestmark = pytest.mark.timeout(90)
 REPO = Path(__file__).resolve().parents[1]
-LEASE = 1.0
+LEASE = 2.0  # short for the tests, long enough for a busy 2-core box
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ async def test_of_two_watchers_exactly_one_holds_the_lease_while_it_renews(nats_
         assert len(done) == 1
         holder, standby = tasks[done.pop()], tasks[next(iter(pending))]
         holding = asyncio.create_task(holder.hold())
-        await asyncio.sleep(3 * LEASE)  # three leases of renewals: the standby must still wait
+        await asyncio.sleep(2 * LEASE)  # two leases of renewals: the standby must still wait
         assert not any(t.done() for t in pending)
         assert standby.holder == holder.ident and not holding.done()
         holding.cancel()
@@ -95,7 +95,7 @@ async def test_a_holder_cut_off_from_nats_stops_before_a_standby_may_start(nats_
             stopped = time.monotonic()
             await asyncio.wait_for(standby, 10)
             took_over = time.monotonic()
-            assert stopped - cut <= 2.0 * VALID_SHARE + 0.2
+            assert stopped - cut <= 2.0 * VALID_SHARE + 0.5
             assert stopped < took_over  # never two polling at once
     finally:
         await proxy.close()
