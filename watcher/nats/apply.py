@@ -28,7 +28,7 @@ from app.contract.layout import (
 )
 from app.contract.reading import scan_ticket_files, ticket_ids
 from app.contract.status import WatcherStatus
-from watcher.nats.keys import Entry
+from watcher.nats.keys import STATUS_KEY, Entry
 
 log = logging.getLogger("watcher.nats.mirror")
 
@@ -66,7 +66,7 @@ class FolderWriter:
     def apply(self, entry: Entry) -> WatcherStatus | None:
         """Apply one ticket or mapping entry; a status entry is returned, not written (the
         mirror writes the status file itself, with its own state added)."""
-        if entry.key == "status":
+        if entry.key == STATUS_KEY:
             return _status_of(entry.value) if entry.value is not None else None
         ticket_id = entry.ticket_id
         if ticket_id is not None:
