@@ -57,6 +57,7 @@ STATE_KEY = "nats_mirror"  # the mirror's own state in the status file's `extra`
 BATCH = 1000  # entries taken from the consumer's buffer at once
 FLUSH_EVERY = 5000  # during a snapshot: record progress at least this often
 FLUSH_DELAY_SECONDS = 0.2  # live: record progress this long after the last change
+INLINE = 8  # a batch this small (live changes) is written on the event loop itself
 WRITERS = 8  # threads writing files in a batch (they wait in system calls; one key, one thread)
 WAIT_FOR_SOURCE_SECONDS = 2.0  # re-check a bucket that no source has written yet
 RETRY_SECONDS = 1.0
@@ -104,6 +105,8 @@ class Mirror:
         self._down = asyncio.Event()
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flushing: set[asyncio.Future[None]] = set()
+        self._status_task: asyncio.Future[None] | None = None
+        self._status_again = False
         self._flush_lock = threading.RLock()  # also orders status writes from threads
         self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="nats-mirror")
 
@@ -136,6 +139,8 @@ class Mirror:
                         await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
         finally:
             stop_listening()
+            if self._status_task is not None:
+                await asyncio.gather(self._status_task, return_exceptions=True)
             self._cancel_flush_timer()
             await asyncio.gather(*self._flushing, return_exceptions=True)
             self._flush()
@@ -282,15 +287,30 @@ class Mirror:
             lanes[hash(entry.key) % WRITERS].append(entry)
             if entry.ticket_id is not None:
                 touched.add(entry.ticket_id)
-        loop = asyncio.get_running_loop()
-        work = [loop.run_in_executor(self._pool, self._apply_lane, lane) for lane in lanes if lane]
-        await asyncio.gather(*work)
+        if len(entries) <= INLINE:  # live changes: no hop to a thread and back
+            for lane in lanes:
+                self._apply_lane(lane)
+        else:
+            loop = asyncio.get_running_loop()
+            work = [loop.run_in_executor(self._pool, self._apply_lane, ln) for ln in lanes if ln]
+            await asyncio.gather(*work)
         self.applied = max(self.applied, entries[-1].revision)
         if status is not None:
             self.source_status = without_mirror_state(status)
-            await asyncio.to_thread(self._write_status, False)  # made durable by the next flush
-            self._schedule_flush()
+            self._status_changed()
         self._progress.set()
+
+    def _status_changed(self) -> None:
+        """Write the status file soon, in a thread, without holding up the next change."""
+        self._status_again = True
+        if self._status_task is None or self._status_task.done():
+            self._status_task = asyncio.ensure_future(self._write_status_soon())
+
+    async def _write_status_soon(self) -> None:
+        while self._status_again:
+            self._status_again = False
+            await asyncio.to_thread(self._write_status, False)  # durable with the next flush
+        self._schedule_flush()
 
     def _apply_lane(self, lane: list[Entry]) -> None:
         for entry in lane:
