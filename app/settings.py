@@ -214,6 +214,10 @@ class Settings:
     nats_bucket: str = _setting(
         "ticket-dash", "JetStream key-value bucket holding one account's tickets (one per account)."
     )
+    nats_domain: str = _setting(
+        "",
+        "JetStream domain of the server holding the bucket, when this host reaches it through a leaf node (the hub's `jetstream { domain: ... }`); empty: none.",
+    )
     nats_credentials_file: str = _setting(
         "",
         "File with the NATS login: a `.creds` file, `user:password`, or a token. The systemd credential `nats-credentials` wins. Empty: none. Never put it in `nats_url`.",

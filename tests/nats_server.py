@@ -41,6 +41,7 @@ class NatsServer:
     root: Path
     extra_config: str = ""
     port: int = field(default_factory=free_port)
+    jetstream: bool = True  # False: e.g. a site's leaf node, whose clients use the hub's
     process: subprocess.Popen[str] | None = None
     lines: list[str] = field(default_factory=list)
 
@@ -58,11 +59,8 @@ class NatsServer:
 
     def start(self, timeout: float = 15.0) -> NatsServer:
         config = self.root / "nats.conf"
-        config.write_text(
-            f'listen: "127.0.0.1:{self.port}"\n'
-            f'jetstream {{ store_dir: "{self.store}" }}\n'
-            f"{self.extra_config}\n"
-        )
+        jetstream = f'jetstream {{ store_dir: "{self.store}" }}\n' if self.jetstream else ""
+        config.write_text(f'listen: "127.0.0.1:{self.port}"\n{jetstream}{self.extra_config}\n')
         self.lines = []
         ready = threading.Event()
         process = subprocess.Popen(

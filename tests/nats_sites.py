@@ -5,6 +5,7 @@ board" means: the same ticket files, archive and mappings, byte for byte."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -102,3 +103,15 @@ async def mirroring(settings: Settings) -> AsyncIterator[Mirroring]:
 async def in_sync(source: Publishing, copy: Mirroring) -> None:
     """Wait until the mirror applied everything the source published."""
     await copy.reached(await source.settled())
+
+
+class Noticing(logging.Handler):
+    """Sets an event when a log line holds a text."""
+
+    def __init__(self, text: str, event: asyncio.Event) -> None:
+        super().__init__()
+        self.text, self.event = text, event
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.event.set()

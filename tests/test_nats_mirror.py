@@ -6,6 +6,7 @@ restart, a NATS restart, a bucket lost with the server's storage."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -16,6 +17,7 @@ from factories import ticket_json
 from fake_freshservice import FakeFreshservice, make_source
 from nats_server import NatsServer, running_nats
 from nats_sites import (
+    Noticing,
     board_files,
     in_sync,
     mirroring,
@@ -23,7 +25,9 @@ from nats_sites import (
     site_settings,
     source_status,
 )
+from server import free_port
 
+import watcher.nats.mirror as mirror_module
 from app.contract.archive import archive_ticket, remove_ticket
 from app.contract.atomic import dump_json, write_json_atomic
 from app.contract.changes import observed_by
@@ -282,3 +286,59 @@ async def test_a_folder_published_into_a_fresh_bucket_is_sent_as_the_disk_holds_
     files = board_files(copy)
     assert b"written while queued" in files["tickets/1.json"]
     assert files["tickets/7.json"] == dump_json(ticket_json(7))
+
+
+@pytest.fixture
+def hub_and_leaf(tmp_path: Path) -> Iterator[tuple[NatsServer, NatsServer]]:
+    """A hub with JetStream (domain `hub`) and a site's leaf node without JetStream of its own."""
+    leaf_port = free_port()
+    (tmp_path / "hub").mkdir()
+    (tmp_path / "leaf").mkdir()
+    hub = NatsServer(
+        tmp_path / "hub",
+        f'jetstream {{ store_dir: "{tmp_path / "hub" / "js"}", domain: hub }}\n'
+        f'leafnodes {{ listen: "127.0.0.1:{leaf_port}" }}',
+        jetstream=False,
+    )
+    leaf = NatsServer(
+        tmp_path / "leaf",
+        f'leafnodes {{ remotes = [ {{ url: "nats-leaf://127.0.0.1:{leaf_port}" }} ] }}',
+        jetstream=False,
+    )
+    hub.start()
+    try:
+        leaf.start()
+        try:
+            yield hub, leaf
+        finally:
+            leaf.stop()
+    finally:
+        hub.stop()
+
+
+async def test_a_mirror_behind_a_leaf_node_copies_the_hub_and_says_so_when_the_hub_is_gone(
+    tmp_path, hub_and_leaf, monkeypatch
+):
+    hub, leaf = hub_and_leaf
+    monkeypatch.setattr(mirror_module, "PROBE_SECONDS", 0.2)
+    source = site_settings(tmp_path / "source", hub.url, nats_domain="hub")
+    copy = site_settings(tmp_path / "mirror", leaf.url, nats_domain="hub")
+    async with publishing(source) as pub, mirroring(copy) as mirror:
+        with observed_by(pub.publisher.observe):
+            write(source, 1)
+            status(source, "through the leaf")
+        await in_sync(pub, mirror)
+        assert board_files(copy) == board_files(source)
+
+        await asyncio.to_thread(hub.stop)  # the site's uplink: its leaf node stays up
+        stuck = asyncio.Event()
+        handler = Noticing("trying again until it answers", stuck)
+        logging.getLogger("watcher.nats.mirror").addHandler(handler)
+        try:
+            await asyncio.wait_for(stuck.wait(), 20)
+        finally:
+            logging.getLogger("watcher.nats.mirror").removeHandler(handler)
+        assert mirror.link.up.is_set()  # connected to the leaf all along
+    said = read_status(Path(copy.tickets_dir))
+    assert said is not None and "cannot reach the NATS bucket" in (said.last_error or "")
+    assert board_files(copy) == board_files(source)  # the last state stays

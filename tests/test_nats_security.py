@@ -18,7 +18,7 @@ import pytest
 import trustme
 from factories import ticket_json
 from nats_server import NatsServer, running_nats
-from nats_sites import board_files, in_sync, mirroring, publishing, site_settings
+from nats_sites import Noticing, board_files, in_sync, mirroring, publishing, site_settings
 
 from app.contract.atomic import write_json_atomic
 from app.contract.changes import observed_by
@@ -49,18 +49,6 @@ authorization {{
   ]
 }}
 """
-
-
-class Noticing(logging.Handler):
-    """Sets an event when a log line holds a text."""
-
-    def __init__(self, text: str, event: asyncio.Event) -> None:
-        super().__init__()
-        self.text, self.event = text, event
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if self.text in record.getMessage():
-            self.event.set()
 
 
 @pytest.fixture

@@ -90,7 +90,9 @@ class Link:
 
     def __init__(self, client: Client, settings: Settings, urls: list[str]) -> None:
         self.client = client
-        self.js: JetStreamContext = client.jetstream(timeout=API_TIMEOUT_SECONDS)
+        # A JetStream domain routes the API through leaf nodes to the hub that has the bucket.
+        domain = settings.nats_domain or None
+        self.js: JetStreamContext = client.jetstream(timeout=API_TIMEOUT_SECONDS, domain=domain)
         self.bucket = settings.nats_bucket
         self.stream = stream_name(settings.nats_bucket)
         self.prefix = subject_prefix(settings.nats_bucket)

@@ -61,6 +61,8 @@ INLINE = 8  # a batch this small (live changes) is written on the event loop its
 WRITERS = 8  # threads writing files in a batch (they wait in system calls; one key, one thread)
 WAIT_FOR_SOURCE_SECONDS = 2.0  # re-check a bucket that no source has written yet
 RETRY_SECONDS = 1.0
+PROBE_SECONDS = 10.0  # how often a running session checks that the bucket still answers
+PROBE_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass
@@ -100,6 +102,7 @@ class Mirror:
         self.applied = self.state.revision  # applied to the files, maybe not durable yet
         self.mode = ""  # "snapshot" or "resume": how the current session started
         self.waiting_for_source = asyncio.Event()  # the bucket holds no source's status yet
+        self.unreachable_since: float | None = None  # connected, but the bucket does not answer
         self.caught_up = asyncio.Event()
         self._progress = asyncio.Event()
         self._down = asyncio.Event()
@@ -124,17 +127,20 @@ class Mirror:
                     continue
                 self._down.clear()
                 session = asyncio.create_task(self._session(once), name="nats-mirror-session")
-                ended = await first_of(session, self._down.wait(), stop.wait())
-                if session is not ended:
-                    session.cancel()
-                await asyncio.gather(session, return_exceptions=True)
-                if session.cancelled():
-                    continue
-                error = session.exception()
-                if error is None and once:
+                probe = asyncio.create_task(self._probe(), name="nats-mirror-probe")
+                ended = await first_of(session, probe, self._down.wait(), stop.wait())
+                await asyncio.gather(session, probe, return_exceptions=True)
+                error = ended.exception() if ended in (session, probe) else None
+                if ended is session and error is None and once:
                     return
                 if error is not None:
-                    log.warning("mirror: %s; starting again", _reason(error))
+                    if self.unreachable_since is None:  # said once; the board should know too
+                        log.warning("mirror: %s; trying again until it answers", _reason(error))
+                        self.unreachable_since = time.time()
+                        self.caught_up.clear()
+                        self._write_status()
+                    else:
+                        log.debug("mirror: %s", _reason(error))
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
         finally:
@@ -151,6 +157,15 @@ class Mirror:
         while self.applied < revision or not self.caught_up.is_set():
             self._progress.clear()
             await self._progress.wait()
+
+    async def _probe(self) -> None:
+        """Raise once the bucket stops answering although the connection stands: a leaf node
+        cut off from its hub keeps the connection but delivers nothing."""
+        while True:
+            await asyncio.sleep(PROBE_SECONDS)
+            info = await asyncio.wait_for(self.link.stream_info(), PROBE_TIMEOUT_SECONDS)
+            if info is None:
+                raise LookupError(f"the bucket {self.link.bucket} is gone")
 
     def _on_link_change(self, up: bool) -> None:
         if not up:
@@ -318,6 +333,9 @@ class Mirror:
 
     async def _caught_up(self, touched: set[int], present: set[int] | None) -> None:
         keep = touched if present is None else touched | present
+        if self.unreachable_since is not None:
+            log.info("mirror: the bucket answers again")
+            self.unreachable_since = None
         await asyncio.to_thread(self.writer.archive_missing, keep)
         await asyncio.to_thread(self.writer.prune_archive, self.retention_days)
         await asyncio.to_thread(self._flush, True)
@@ -375,6 +393,12 @@ class Mirror:
                 f"This board's copy is not connected to NATS ({self.link.servers}) since "
                 f"{iso(since)}: it shows the last state it received."
             )
+        elif self.unreachable_since is not None:
+            error = (
+                f"This board's copy cannot reach the NATS bucket {self.link.bucket} "
+                f"({self.link.servers}) since {iso(self.unreachable_since)}: it shows the last "
+                "state it received."
+            )
         elif self.waiting_for_source.is_set():
             error = f"No watcher has published to the NATS bucket {self.link.bucket} yet."
         content = dataclasses.replace(status, last_error=error, extra=extra)
@@ -387,4 +411,6 @@ class Mirror:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, nats.errors.TimeoutError | TimeoutError):
         return "NATS did not answer in time"
+    if isinstance(exc, nats.js.errors.ServiceUnavailableError | nats.errors.NoRespondersError):
+        return "no JetStream answers (a leaf node cut off from its hub, or a wrong nats_domain)"
     return (str(exc) or type(exc).__name__).splitlines()[0][:200]
