@@ -226,6 +226,31 @@ class Settings:
         True, "Log one line per request to stderr (the journal); the query string is never logged."
     )
 
+    # --- several sites: tickets/ mirrored over NATS JetStream (issue 12, docs/deploy.md) ------
+    nats_url: str = _setting(
+        "",
+        "NATS server(s) for several sites, e.g. `nats://10.0.0.9:4222` or `tls://nats.example:4222` (comma-separated for a cluster). Empty: one host, no NATS.",
+    )
+    nats_bucket: str = _setting(
+        "ticket-dash", "JetStream key-value bucket holding one account's tickets (one per account)."
+    )
+    nats_domain: str = _setting(
+        "",
+        "JetStream domain of the server holding the bucket, when this host reaches it through a leaf node (the hub's `jetstream { domain: ... }`); empty: none.",
+    )
+    nats_credentials_file: str = _setting(
+        "",
+        "File with the NATS login: a `.creds` file, `user:password`, or a token. The systemd credential `nats-credentials` wins. Empty: none. Never put it in `nats_url`.",
+    )
+    nats_ca_file: str = _setting(
+        "",
+        "CA certificate (PEM) that signed the NATS server's TLS certificate, for `tls://` URLs; empty: the system's CAs.",
+    )
+    nats_lease_seconds: float = _setting(
+        15.0,
+        "Of several watchers for one account only the lease holder polls; a standby takes over this long after the holder's last renewal.",
+    )
+
     @property
     def ticket_link_base(self) -> str:
         if self.link_base:

@@ -61,10 +61,11 @@ def installed_copy(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_there_are_units_for_the_board_its_sockets_and_the_watcher():
+def test_there_are_units_for_the_board_its_sockets_the_watcher_and_the_mirror():
     assert UNITS == [
         "ticket-dash-board.service",
         "ticket-dash-board.socket",
+        "ticket-dash-mirror.service",
         "ticket-dash-watcher.service",
     ]
 
@@ -129,11 +130,20 @@ def test_services_are_hardened_and_keep_secrets_out_of_argv_and_environment(unit
     assert "hypercorn" not in " ".join(d["ExecStart"])  # see app/serve.py: issue #308
 
 
-def test_the_board_writes_nowhere_and_the_watcher_only_to_tickets_and_mappings():
+def test_the_board_writes_nowhere_and_the_watcher_and_mirror_only_to_tickets_and_mappings():
     assert "ReadWritePaths" not in directives("ticket-dash-board.service")
-    assert directives("ticket-dash-watcher.service")["ReadWritePaths"] == [
-        "/var/lib/ticket-dash/tickets /var/lib/ticket-dash/mappings"
-    ]
+    for unit in ("ticket-dash-watcher.service", "ticket-dash-mirror.service"):
+        assert directives(unit)["ReadWritePaths"] == [
+            "/var/lib/ticket-dash/tickets /var/lib/ticket-dash/mappings"
+        ]
+
+
+def test_the_mirror_runs_the_nats_source_with_its_login_from_a_credential():
+    mirror = directives("ticket-dash-mirror.service")
+    assert "-m watcher --source nats" in mirror["ExecStart"][0]
+    assert mirror["LoadCredential"] == ["nats-credentials:/etc/ticket-dash/nats-credentials"]
+    drop_in = (DEPLOY / "ticket-dash-watcher-nats.conf").read_text()
+    assert "LoadCredential=nats-credentials:/etc/ticket-dash/nats-credentials" in drop_in
 
 
 def test_the_socket_order_matches_the_board_binds():

@@ -4,7 +4,12 @@ python -m watcher                     # Freshservice, until SIGTERM/SIGINT
 python -m watcher --once              # one cycle, exit 0 on success
 python -m watcher --reconcile --once  # one full reconciliation
 python -m watcher --source demo       # the simulated helpdesk (writes demo-data/)
+python -m watcher --source nats       # a read-only copy of the NATS bucket (several sites)
 python -m watcher sync-mappings       # agents, groups, statuses, requesters of active tickets
+
+With `nats_url` set, Freshservice and the demo publish what they write to NATS, and of several
+watchers for one bucket only the lease holder polls; the others keep a copy meanwhile
+(watcher/nats, docs/deploy.md "Several sites").
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ log = logging.getLogger("watcher")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m watcher", description=__doc__.split("\n")[0])
     parser.add_argument("command", nargs="?", choices=["run", "sync-mappings"], default="run")
-    parser.add_argument("--source", choices=["freshservice", "demo"], default="freshservice")
+    parser.add_argument(
+        "--source", choices=["freshservice", "demo", "nats"], default="freshservice"
+    )
     parser.add_argument("--once", action="store_true", help="run one cycle and exit")
     parser.add_argument("--reconcile", action="store_true", help="start with a full reconciliation")
     parser.add_argument("--config", type=Path, help="TOML settings file")
@@ -54,7 +61,28 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "sync-mappings":
         from watcher.freshservice import FreshserviceSource
 
-        return await FreshserviceSource(settings).sync_mappings_once()
+        work = FreshserviceSource(settings).sync_mappings_once
+        if settings.nats_url:
+            from watcher.nats.runner import run_publishing
+
+            return await run_publishing(settings, work, stop)
+        return await work()
+    if args.source == "nats":
+        if not settings.nats_url:
+            raise SourceError("--source nats needs the setting 'nats_url' (TICKET_DASH_NATS_URL).")
+        from watcher.nats.runner import run_mirror
+
+        return await run_mirror(settings, stop, once=args.once)
+    if settings.nats_url:
+        from watcher.nats.runner import run_elected
+
+        return await run_elected(
+            settings,
+            lambda: make_source(args.source, settings),
+            stop,
+            once=args.once,
+            reconcile=args.reconcile,
+        )
     source = make_source(args.source, settings)
     return await source.run(stop, once=args.once, reconcile=args.reconcile)
 

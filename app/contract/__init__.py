@@ -11,4 +11,5 @@ project, so a process that only fetches tickets never loads the web board. One m
 - `mappings`: the `id:Name` files: one reader, one writer, one `Names`.
 - `status`:   the watcher status file, `tickets/.watcher.json`.
 - `archive`:  where finished tickets go, `tickets/archive/YYYY-MM-DD/`, and its retention.
+- `changes`:  the optional observer every writer above reports its changes to (NATS publishing).
 """

@@ -2,7 +2,9 @@
 
 The day is the UTC day the ticket left (or the day a source names, e.g. its resolve date). Every
 name the ticket's file has moves (a legacy `<id>.txt` too, see `layout`), so nothing of a finished
-ticket stays on the board. Archive days older than the retention are removed.
+ticket stays on the board. Archive days older than the retention are removed. A ticket that
+leaves without a trace (`remove_ticket`) is rare: a source clearing files it wrote itself.
+Both are reported to the observer in force (`changes`), e.g. to be published to NATS.
 """
 
 from __future__ import annotations
@@ -13,14 +15,19 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from app.contract.atomic import write_json_atomic
+from app.contract.atomic import dump_json, write_json_atomic
+from app.contract.changes import Archived, Removed, report
 from app.contract.layout import (
     LEGACY_SUFFIX,
     archive_day_dir,
     archive_root,
     ticket_file_name,
     ticket_path,
+    ticket_paths,
 )
+from app.contract.reading import UnreadableFile, read_regular_file
+
+MAX_ARCHIVED_BYTES = 2_000_000
 
 
 def archive_ticket(
@@ -33,7 +40,8 @@ def archive_ticket(
     """Move the ticket's files into the day's archive folder; `final` (the ticket as last seen)
     replaces the archived content when given. Returns the archived `.json` path (or the legacy
     one when only that existed), None if the ticket had no file."""
-    target_dir = archive_day_dir(tickets_dir, day or datetime.now(UTC).date())
+    day = day or datetime.now(UTC).date()
+    target_dir = archive_day_dir(tickets_dir, day)
     target_dir.mkdir(parents=True, exist_ok=True)
     moved: Path | None = None
     target = target_dir / ticket_file_name(ticket_id)
@@ -48,7 +56,32 @@ def archive_ticket(
         write_json_atomic(target, final)
         if moved != target:
             moved = target
+    if moved is not None:
+        report(Archived(tickets_dir, ticket_id, day, _archived_content(moved, final)))
     return moved
+
+
+def _archived_content(path: Path, final: dict[str, Any] | None) -> bytes | None:
+    if final is not None:
+        return dump_json(final)
+    try:
+        return read_regular_file(path, MAX_ARCHIVED_BYTES)[0]
+    except (FileNotFoundError, UnreadableFile):
+        return None
+
+
+def remove_ticket(tickets_dir: Path, ticket_id: int) -> bool:
+    """Delete every file of the ticket without archiving it. True if there was one."""
+    removed = False
+    for path in ticket_paths(tickets_dir, ticket_id):
+        try:
+            path.unlink()
+            removed = True
+        except FileNotFoundError:
+            pass
+    if removed:
+        report(Removed(tickets_dir, ticket_id))
+    return removed
 
 
 def retire_legacy_file(

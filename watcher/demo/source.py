@@ -1,7 +1,7 @@
 """`python -m watcher --source demo`: a simulated helpdesk that keeps a tickets folder churning.
 
 It behaves like a real source from the board's side: ticket files in docs/ticket-format.md's
-shape written through `watcher.atomic`, the `id:Name` mapping files, and the watcher status file
+shape written through `app.contract.atomic`, the `id:Name` mapping files, and the watcher status file
 after every change. The helpdesk itself (who answers what, when) is `watcher.demo.helpdesk`.
 
 Decisions, also in docs/ticket-format.md:
@@ -24,9 +24,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from app.contract.archive import archive_ticket
+from app.contract.archive import archive_ticket, remove_ticket
 from app.contract.atomic import write_json_atomic
-from app.contract.layout import MAPPING_FILES, archive_root, ticket_path
+from app.contract.layout import MAPPING_FILES, archive_root, ticket_id_of_name, ticket_path
 from app.contract.mappings import write_mapping
 from app.contract.reading import scan_ticket_files
 from app.contract.status import WatcherStatus, read_status, write_status
@@ -157,7 +157,9 @@ class DemoSource:
                 "point the demo at its own folder (setting demo_dir, or --tickets-dir)"
             )
         for path in leftovers:
-            path.unlink(missing_ok=True)
+            ticket_id = ticket_id_of_name(path.name)
+            if ticket_id is not None:
+                remove_ticket(self.tickets_dir, ticket_id)  # through the contract: published too
         shutil.rmtree(archive_root(self.tickets_dir), ignore_errors=True)
 
     def _archive(self, ticket: Ticket) -> None:
