@@ -32,9 +32,12 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
+    BoardProcess,
     Result,
     SseClient,
+    StreamEnded,
     bench_dirs,
+    launch_server,
     percentile,
     print_table,
     raise_nofile,
@@ -62,7 +65,9 @@ async def _client_main(port: int, count: int, conn: Connection, connect_parallel
     errors: list[str] = []
     gate = asyncio.Semaphore(connect_parallel)
     stop = asyncio.Event()
+    storm = asyncio.Event()
     ready = 0
+    rejoined: list[float] = []  # time.time() each client had its snapshot again after the storm
 
     async def one() -> None:
         nonlocal ready
@@ -76,6 +81,16 @@ async def _client_main(port: int, count: int, conn: Connection, connect_parallel
                 try:
                     ev = await client.next_event(timeout=1.0)
                 except TimeoutError:
+                    continue
+                except StreamEnded:  # the server restarts: wait for the word, then all at once
+                    client.close()
+                    if rejoined and not storm.is_set():
+                        break  # after the storm: this is the end of the bench
+                    await storm.wait()
+                    client = SseClient(port)
+                    await client.connect(timeout=120)
+                    await client.next_of("snapshot", timeout=120)
+                    rejoined.append(time.time())
                     continue
                 if ev.event != "patch":
                     continue
@@ -91,8 +106,17 @@ async def _client_main(port: int, count: int, conn: Connection, connect_parallel
     while ready + len(errors) < count and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     conn.send(("ready", ready, errors[:5]))
-    while not conn.poll() and time.monotonic() < deadline + 120:  # noqa: ASYNC110
-        await asyncio.sleep(0.05)
+    while True:
+        while not conn.poll() and time.monotonic() < deadline + 600:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        word = conn.recv() if conn.poll() else "stop"
+        if word != "storm":
+            break
+        storm.set()
+        while len(rejoined) + len(errors) < ready and time.monotonic() < deadline + 600:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        storm.clear()  # the next end of the stream is the bench's own stop
+        conn.send(("rejoined", rejoined[:], errors[:5]))
     stop.set()
     await asyncio.wait(tasks, timeout=5)
     for t in tasks:
@@ -188,6 +212,35 @@ async def warm_up(port: int) -> None:
         client.close()
 
 
+def restart_storm(
+    server: BoardProcess, folders: tuple[Path, Path], env: dict[str, str], pipes: list[Connection]
+) -> tuple[float, float, int]:
+    """Stop the board (every stream ends), start it again on the same port, then tell every
+    client to reconnect at once. Seconds from the word to the last snapshot, server CPU, count."""
+    server.stop()
+    server = launch_server(*folders, env, port=server.port)
+    try:
+        server.wait_ready(60)
+        return _storm(server, pipes)
+    finally:
+        server.stop()
+
+
+def _storm(server: BoardProcess, pipes: list[Connection]) -> tuple[float, float, int]:
+    for pipe in pipes:
+        pipe.send("storm")
+    said = time.time()
+    cpu0 = cpu_seconds(server.pid)
+    last, back = said, 0
+    for pipe in pipes:
+        if not pipe.poll(300):
+            raise TimeoutError("client process did not report the storm")
+        _, times, _errors = pipe.recv()
+        back += len(times)
+        last = max([last, *times])
+    return last - said, cpu_seconds(server.pid) - cpu0, back
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=1000)
@@ -200,6 +253,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="sample the server with py-spy during the changes; print hot spots",
     )
+    parser.add_argument("--workers", type=int, default=1, help="board processes (-w)")
+    parser.add_argument(
+        "--storm",
+        action="store_true",
+        help="then restart the board: every client reconnects at once; time to all snapshots",
+    )
     parser.add_argument(
         "--connect-parallel", type=int, default=25, help="connects in flight per client process"
     )
@@ -210,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     with bench_dirs("fanout") as (tickets_dir, mappings_dir):
         tickets = seed_tickets(tickets_dir, args.tickets)
-        with running_server(tickets_dir, mappings_dir) as server:
+        env = {"TICKET_DASH_WORKERS": str(args.workers)}
+        with running_server(tickets_dir, mappings_dir, env=env) as server:
             asyncio.run(warm_up(server.port))
             time.sleep(0.5)
             rss_before = server.rss_kib()
@@ -266,6 +326,9 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(1.0)
                 change_cpu = (cpu_seconds(server.pid) - cpu1) / max(args.changes, 1)
                 spy_report = finish_py_spy(spy) if spy else ""
+                storm: tuple[float, float, int] | None = None
+                if args.storm:
+                    storm = restart_storm(server, (tickets_dir, mappings_dir), env, pipes)
                 received: dict[int, list[float]] = {}
                 lost_clients = 0
                 for pipe in pipes:
@@ -330,6 +393,17 @@ def main(argv: list[str] | None = None) -> int:
         Result("server RSS with all clients", rss_after / 1024, "MiB", None),
         Result("server memory per client", mem, "KiB", None, "(after - before) / clients"),
     ]
+    if storm is not None:
+        all_back, cpu, back = storm
+        results += [
+            Result(
+                "restart storm: every client's snapshot again",
+                all_back,
+                "s",
+                3.0,
+                f"{back}/{ready} clients, all reconnecting at once; server CPU {cpu:.1f} s",
+            )
+        ]
     if len(lat) < expected:
         results.append(Result("undelivered", expected - len(lat), "events", 0))
     if errors:

@@ -26,8 +26,10 @@ for _path in (ROOT, ROOT / "tests"):  # the app, and the support code the tests 
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from support.server import BoardProcess, launch_board  # noqa: E402
+from support.server import BoardProcess as BoardProcess  # noqa: E402
+from support.server import launch_board  # noqa: E402
 from support.sse_client import SseClient as SseClient  # noqa: E402  (for the bench scripts)
+from support.sse_client import StreamEnded as StreamEnded  # noqa: E402
 from support.tickets import (  # noqa: E402
     HIDDEN_STATUSES,
     realistic_ticket,
@@ -224,7 +226,10 @@ BENCH_ENV = {"TICKET_DASH_ACCESS_CONTROL": "off", "TICKET_DASH_RESCAN_SECONDS": 
 
 
 def launch_server(
-    tickets_dir: Path, mappings_dir: Path, env: dict[str, str] | None = None
+    tickets_dir: Path,
+    mappings_dir: Path,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> BoardProcess:
     """Start `python -m app` (hypercorn, one worker) without waiting for it: `started` is the
     moment before the process began, for timing a cold start. Its log goes next to the folders.
@@ -239,6 +244,7 @@ def launch_server(
         log_dir=tickets_dir.parent,
         env={**BENCH_ENV, **(env or {})},
         args=[str(Path(script).resolve())] if script else ["-m", "app"],
+        port=port,
     )
 
 

@@ -118,6 +118,7 @@ class LiveState:
             asyncio.create_task(self._watch_task(), name="ticket-dash-watch"),
             asyncio.create_task(self._rescan_task(), name="ticket-dash-rescan"),
             asyncio.create_task(self._clock_task(), name="ticket-dash-clock"),
+            asyncio.create_task(self._heartbeat_task(), name="ticket-dash-heartbeats"),
         ]
         self.started.set()
 
@@ -178,8 +179,6 @@ class LiveState:
             self.hub,
             view,
             self.snapshot_chunks,
-            heartbeat_seconds=self.settings.heartbeat_seconds,
-            clock=self.clock,
             tag=tag,
         )
 
@@ -375,6 +374,22 @@ class LiveState:
     async def rescan(self) -> None:
         """Re-read ticket files whose mtime/size changed, plus every name and the status."""
         await self.apply_batch(InputBatch.everything())
+
+    async def _heartbeat_task(self) -> None:
+        """Every quarter of `heartbeat_seconds`, a heartbeat to each stream that was quiet for
+        `heartbeat_seconds` (so the longest silence is 1.25 × that; the page allows 2 ×)."""
+        while not self._stop.is_set():
+            every = self.settings.heartbeat_seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), every / 4)
+            if self._stop.is_set():
+                return
+            self.hub.beat(
+                lambda: encode_event(
+                    "heartbeat", {"server_time": self.clock()}, comment="heartbeat"
+                ),
+                every,
+            )
 
     async def _clock_task(self) -> None:
         """Wake exactly when the next SLA threshold passes, and publish what changed."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -52,7 +53,13 @@ class Subscriber:
     resync_pending: bool = False
     closing: bool = False
     resyncs: int = 0
-    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    last_sent: float = field(default_factory=time.monotonic)  # for the heartbeat
+    waiter: asyncio.Future[None] | None = None  # set while its stream waits in `Hub.next`
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
 
 @dataclass
@@ -102,9 +109,15 @@ class Hub:
                 item = sub.items.popleft()
                 sub.queued_bytes -= len(item)
                 self.queued_bytes -= len(item)
+                sub.last_sent = time.monotonic()
                 return item
-            sub.wakeup.clear()
-            await sub.wakeup.wait()
+            # A bare future, not an asyncio.Event: with 5,000 streams waking on one change, the
+            # Event's bookkeeping was a sixth of the cost of publishing it.
+            sub.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await sub.waiter
+            finally:
+                sub.waiter = None
 
     def count_sent(self, size: int) -> None:
         self.stats.events_sent += 1
@@ -132,6 +145,18 @@ class Hub:
             self._offer(sub, payload)
         self._enforce_total()
 
+    def beat(self, make_payload: Callable[[], bytes], idle_seconds: float) -> int:
+        """A heartbeat for every client that was sent nothing for `idle_seconds`: one encoded
+        event shared by all of them, and no timer per client. Returns how many got it."""
+        cutoff = time.monotonic() - idle_seconds
+        idle = [s for s in self.subscribers if s.last_sent <= cutoff and not s.items]
+        if not idle:
+            return 0
+        payload = make_payload()
+        for sub in idle:
+            self._offer(sub, payload)
+        return len(idle)
+
     def close(self) -> None:
         """End every stream (server shutdown): each generator returns at its next read."""
         self.closed = True
@@ -142,7 +167,7 @@ class Hub:
         """End one client's stream at its next read (its access was revoked)."""
         self._drop_backlog(sub)
         sub.closing = True
-        sub.wakeup.set()
+        sub.wake()
 
     def resync(self, sub: Subscriber) -> None:
         """Drop the client's backlog; the next thing it reads is a fresh snapshot."""
@@ -151,7 +176,7 @@ class Hub:
             self.stats.resyncs += 1
         self._drop_backlog(sub)
         sub.resync_pending = True
-        sub.wakeup.set()
+        sub.wake()
 
     def _offer(self, sub: Subscriber, payload: bytes) -> None:
         if sub.resync_pending or sub.closing:
@@ -165,7 +190,7 @@ class Hub:
         sub.items.append(payload)
         sub.queued_bytes += len(payload)
         self.queued_bytes += len(payload)
-        sub.wakeup.set()
+        sub.wake()
         if self.queued_bytes > self.max_queued_bytes:
             self._enforce_total()
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from app.settings import Settings, SettingsSource
 from app.web.application import create_app
 from app.web.listen import bind_sockets, board_url, hypercorn_config, metrics_config
-from app.web.serve import serve_board
+from app.web.serve import run_event_loop, serve_board
 from app.web.supervisor import run_workers
 from app.web.systemd import Notifier
 
@@ -32,7 +31,7 @@ def run_board(
     mconfig = metrics_config(settings)
     metrics_sockets = bind_sockets(mconfig, "/metrics") if mconfig else None
     on_listening(board_url(config))
-    asyncio.run(
+    run_event_loop(
         serve_board(
             app,
             settings,
@@ -40,6 +39,7 @@ def run_board(
             metrics_sockets=metrics_sockets,
             source=source,
             notifier=Notifier(),
-        )
+        ),
+        settings.event_loop,
     )
     return 0

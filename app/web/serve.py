@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from hypercorn.app_wrappers import ASGIWrapper
@@ -37,6 +37,20 @@ from app.web.systemd import Notifier
 log = logging.getLogger("ticket_dash.serve")
 
 HARD_STOP_SECONDS = 3.0
+
+
+def run_event_loop(main: Coroutine[Any, Any, None], event_loop: str) -> None:
+    """Run `main` on uvloop (the setting's default) or on asyncio's own loop."""
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if event_loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            log.warning("uvloop is not installed: running on asyncio's own event loop")
+        else:
+            factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main)
 
 
 def reload_settings(app: BoardApp, source: SettingsSource) -> None:

@@ -14,7 +14,6 @@ itself and serves the TVs the kernel gives it), and is the one process systemd t
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -36,7 +35,7 @@ from app.settings import Settings, SettingsError, SettingsSource
 from app.web.application import create_app
 from app.web.heartbeat import DEFAULT_INTERVAL, SharedBeats
 from app.web.listen import bind_sockets, board_url, hypercorn_config, metrics_config
-from app.web.serve import serve_board
+from app.web.serve import run_event_loop, serve_board
 from app.web.systemd import Notifier
 from app.web.worker_metrics import MULTIPROC_ENV
 
@@ -169,7 +168,7 @@ def _worker(
         level=logging.INFO, format="%(levelname)s %(name)s[%(process)d]: %(message)s"
     )
     try:
-        asyncio.run(
+        run_event_loop(
             serve_board(
                 create_app(settings),
                 settings,
@@ -178,7 +177,8 @@ def _worker(
                 source=source,
                 beat=beats.beat_for(index),
                 beat_interval=beat_every,
-            )
+            ),
+            settings.event_loop,
         )
     except SettingsError as exc:
         print(f"ticket-dash: {exc}", file=sys.stderr)
