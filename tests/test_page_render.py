@@ -20,7 +20,14 @@ from browser import chromium, chromium_page, require_chromium
 from frontend.harness import Harness, fresh_watcher, make_row
 from quart import Quart, render_template
 
-from app.web.render import ago, countdown, is_stale, malformed_text, register, synced_text
+from app.web.render import (
+    ago,
+    countdown,
+    is_stale,
+    malformed_text,
+    register,
+    synced_text,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = 1_764_300_000.0
@@ -58,6 +65,7 @@ COUNTDOWN_CASES = [
     (sla(NOW - 14 * MINUTE, sla="overdue"), "Overdue by 14 m"),
     (sla(NOW - 2 * DAY - HOUR, sla="overdue"), "Overdue by 2 d 1 h"),
     (sla(NOW + HOUR, update_overdue=True), "FR due in 1 h · update overdue"),
+    (sla(NOW - 2 * DAY, sla="overdue", update_overdue=True), "Overdue by 2 d"),
     (
         sla(None, sla="responded", update_due=NOW - 2 * HOUR, update_overdue=True),
         "Update overdue by 2 h",
