@@ -23,6 +23,7 @@ from quart import Quart, render_template
 from app.web.render import (
     ago,
     countdown,
+    counters,
     is_stale,
     malformed_text,
     register,
@@ -248,6 +249,32 @@ async def test_first_paint_is_readable_without_javascript() -> None:
     assert 'data-events-url="/events?group=3&amp;agent=17"' in html
     assert "group: 3" in html and "agent: 17" in html
     assert "section-other is-empty" in html
+
+
+async def test_first_paint_counts_sections_sla_states_and_unassigned() -> None:
+    sections = board_ctx()["sections"]
+    sections["other"] = [make_row(16, "other", NOW, agent="", update_overdue=True, sla="warning")]
+    html = await render_board(sections=sections)
+    counts = dict(re.findall(r'<span class="n" id="n-([a-z-]+)">(\d+)</span>', html))
+    assert counts == {
+        "open": "2",
+        "waiting": "1",
+        "other": "1",
+        "overdue": "1",
+        "critical": "2",
+        "warning": "1",
+        "update-overdue": "1",
+        "unassigned": "1",
+    }
+    assert counters(sections)["unassigned"] == 1
+    assert 'class="row sla-warning prio-medium update-overdue unassigned"' in html
+
+
+async def test_sections_filtered_away_are_not_drawn_at_all() -> None:
+    html = await render_board(filters={"group": [], "agent": [], "section": ["waiting"]})
+    assert 'id="rows-waiting"' in html and 'id="n-waiting"' in html
+    for gone in ("open", "other"):
+        assert f'id="rows-{gone}"' not in html and f'id="n-{gone}"' not in html
 
 
 async def test_first_paint_shows_stale_banner_without_a_recent_sync() -> None:

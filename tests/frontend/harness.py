@@ -24,6 +24,7 @@ from aiohttp import web
 from quart import Quart, render_template
 
 from app.web.render import register
+from app.web.wall import WallOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'"
@@ -150,6 +151,7 @@ class Harness:
             "heartbeat_seconds": self.heartbeat_seconds,
             "query_string": request.query_string,
             "filters": {k: request.query.getall(k, []) for k in ("agent", "group", "section")},
+            "wall": WallOptions.from_args(lambda k: request.query.getall(k, []))[0],
             "title": "Ticket Dash",
         }
         async with self._quart.test_request_context("/"):
