@@ -20,6 +20,15 @@
     tiles[li.dataset.counter] = { li: li, n: li.querySelector(".n") };
   });
 
+  var strip = document.getElementById("counters");
+  var digits = "";
+
+  // Short labels when the long ones do not fit on one line (checked when a number's width changes).
+  function fitLabels() {
+    strip.classList.remove("is-tight");
+    strip.classList.toggle("is-tight", strip.scrollWidth > strip.clientWidth + 1);
+  }
+
   function count() {
     var totals = {};
     Object.keys(CLASSES).forEach(function (k) {
@@ -39,7 +48,17 @@
       if (tiles[k].n.textContent !== text) tiles[k].n.textContent = text;
       tiles[k].li.classList.toggle("is-zero", value === 0);
     });
+    var now = Object.keys(tiles)
+      .map(function (k) {
+        return tiles[k].n.textContent.length;
+      })
+      .join();
+    if (strip && now !== digits) {
+      digits = now;
+      fitLabels();
+    }
   }
 
   B.onChange(count);
+  window.addEventListener("resize", fitLabels);
 })();

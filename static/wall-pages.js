@@ -1,15 +1,16 @@
 // The wall's pages: when the rows do not fit on the screen, they are shown in turns.
 //
 // A turn shows every row that was on the board when it began. Each page takes, in display order,
-// rows not yet shown in this turn, after the most urgent rows (overdue, critical, newly marked),
-// which stay on every page (up to half of it; more than that rotate like the rest). "Shown" is kept
-// by ticket id, so a row that moves or changes mid-turn never makes the turn skip or repeat a row.
-// A row that arrives mid-turn is shown as soon as a page has room (at once if it is urgent or if
-// everything fits) but does not hold the turn open: under a steady stream of new tickets a turn
-// still ends. A page stays `?dwell=` seconds,
-// by default so that a turn takes about TURN_S (each page MIN_DWELL_S..MAX_DWELL_S). Rows off the
-// page are `hidden`: not laid out, not painted, not ticked. body[data-page] says "2/5" and
-// body[data-turns] counts finished turns (for tests and for a person with DevTools).
+// rows not yet shown in this turn, after the most urgent rows, which stay on every page: breached
+// first, then new Urgent tickets, then critical ones, up to PIN_SHARE of the page (more than that
+// rotate like the rest). "Shown" is kept by ticket id, so a row that moves or changes mid-turn
+// never makes the turn skip or repeat a row. A row that arrives mid-turn is shown as soon as a
+// page has room (at once if it is urgent or if everything fits) but does not hold the turn open:
+// under a steady stream of new tickets a turn still ends. A page stays `?dwell=` seconds, by
+// default the time left of a TURN_S turn (under a minute) shared by the pages left (each MIN_DWELL_S..MAX_DWELL_S),
+// so a turn keeps to its minute as the board grows or shrinks. Rows off the page are `hidden`: not
+// laid out, not painted, not ticked. body[data-page] says "2/5" and body[data-turns] counts
+// finished turns (for tests and for a person with DevTools).
 (function () {
   "use strict";
 
@@ -20,10 +21,10 @@
   var table = main && main.querySelector("table.board");
   if (!B || !main || !table) return;
 
-  var TURN_S = 60;
-  var MIN_DWELL_S = 8;
+  var TURN_S = 54; // under the minute a turn may take: the page estimate can grow mid-turn
+  var MIN_DWELL_S = 6;
   var MAX_DWELL_S = 20;
-  var PIN_SHARE = 0.5;
+  var PIN_SHARE = 1 / 3;
   var SEEN_AFTER_MS = 2000; // a row taken off the page after this long on it counts as seen
   var fixedDwell = Number(body.dataset.dwell) || 0;
   var indicator = document.getElementById("pager");
@@ -40,6 +41,7 @@
   var turns = 0;
   var dwellS = MAX_DWELL_S;
   var freePerPage = 1; // rows a page has for the rotation (besides the pinned ones)
+  var turnStarted = Date.now();
   var timer = null;
   var sizes = null; // {row, head, limit}: measured heights in px, until the screen changes
 
@@ -48,8 +50,16 @@
   }
 
   function urgent(tr) {
+    return severity(tr) < 3;
+  }
+
+  // 0 breached, 1 a new Urgent ticket, 2 critical, 3 the rest.
+  function severity(tr) {
     var c = tr.classList;
-    return c.contains("sla-overdue") || c.contains("sla-critical") || tr.hasAttribute("data-attn");
+    var attn = tr.getAttribute("data-attn");
+    if (c.contains("sla-overdue") || attn === "breach") return 0;
+    if (attn === "urgent") return 1;
+    return c.contains("sla-critical") ? 2 : 3;
   }
 
   // ---- measuring ---------------------------------------------------------------------------
@@ -110,8 +120,10 @@
     }
 
     var pinned = 0;
-    for (var i = 0; i < all.length && pinned < pinCap; i++) {
-      if (urgent(all[i][0]) && take(all[i][0], all[i][1])) pinned++;
+    for (var level = 0; level < 3; level++) {
+      for (var i = 0; i < all.length && pinned < pinCap; i++) {
+        if (severity(all[i][0]) === level && take(all[i][0], all[i][1])) pinned++;
+      }
     }
     for (var j = 0; j < all.length; j++) {
       var tr = all[j][0];
@@ -244,6 +256,7 @@
       if (pageNo > 0) turns++;
       seen.clear();
       turnRows = new Set(rows.map(idOf));
+      turnStarted = Date.now();
       pageNo = 0;
     }
     pageNo++;
@@ -256,9 +269,8 @@
     fit();
     freePerPage = Math.max(1, onPage.size - p.pinned);
     pages = estimatePages();
-    if (pageNo === 1) {
-      dwellS = fixedDwell || Math.min(MAX_DWELL_S, Math.max(MIN_DWELL_S, TURN_S / Math.max(1, pages)));
-    }
+    var left = (TURN_S * 1000 - (Date.now() - turnStarted)) / 1000 / Math.max(1, pages - pageNo + 1);
+    dwellS = fixedDwell || Math.min(MAX_DWELL_S, Math.max(MIN_DWELL_S, left));
     if (W.columns) W.columns.fit();
     if (W.attention) W.attention.syncSoon();
     showIndicator();

@@ -26,13 +26,19 @@ BOARD_SECTIONS: tuple[tuple[str, str], ...] = tuple((s, SECTION_TITLES[s]) for s
 PRIORITY_CLASSES = {p: name.lower() for p, name in PRIORITY_NAMES.items()}
 SLA_STATES = frozenset(FR_STATES)
 COUNTED_SLA_STATES = ("overdue", "critical", "warning")
-# (key, label) of the counters after the sections', in the order the wall shows them.
+# The wall's counters: (key, label, short label for a strip too narrow for the labels), the
+# sections' first (as the view draws them), then these, in this order.
+SECTION_COUNTERS = {
+    "open": ("Open", "Open"),
+    "waiting": (SECTION_TITLES["waiting"], "Waiting"),
+    "other": (SECTION_TITLES["other"], "Other"),
+}
 STATE_COUNTERS = (
-    ("overdue", "Overdue"),
-    ("critical", "Critical"),
-    ("warning", "Warning"),
-    ("update_overdue", "Update overdue"),
-    ("unassigned", "Unassigned"),
+    ("overdue", "Overdue", "Overdue"),
+    ("critical", "Critical", "Critical"),
+    ("warning", "Warning", "Warning"),
+    ("update_overdue", "Update overdue", "Upd. overdue"),
+    ("unassigned", "Unassigned", "Unassigned"),
 )
 
 
@@ -171,5 +177,8 @@ def register(app: Quart) -> None:
         shown_sections=shown_sections,
     )
     app.jinja_env.globals.update(
-        board_sections=BOARD_SECTIONS, state_counters=STATE_COUNTERS, is_stale=is_stale
+        board_sections=BOARD_SECTIONS,
+        section_counters=SECTION_COUNTERS,
+        state_counters=STATE_COUNTERS,
+        is_stale=is_stale,
     )

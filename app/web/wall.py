@@ -2,8 +2,9 @@
 
 - `density`: `compact` (more rows, smaller type, for a monitor close by), `normal`, or `large`
   (bigger type for a far wall). Type always scales with the screen; this multiplies it.
-- `dwell`: seconds each page stays when the rows do not fit. Default: a whole turn through every
-  row takes about `DEFAULT_TURN_SECONDS`, each page staying `MIN_DWELL`..`MAX_DWELL` seconds.
+- `dwell`: seconds each page stays when the rows do not fit (2 to 600). Default: a whole turn
+  through every row takes under a minute (static/wall-pages.js aims at 54 s), each page staying
+  6 to 20 seconds, so a board of ~70 tickets is all seen within 60 s.
 - `sound`: `1` plays a short tone for a new Urgent ticket or a new breach.
 
 A value the page does not understand is named in the same banner as an unknown filter value.
@@ -18,8 +19,6 @@ from dataclasses import dataclass
 from app.rules.view_check import UnknownValue, unknown_value
 
 DENSITIES = ("compact", "normal", "large")
-DEFAULT_TURN_SECONDS = 60
-MIN_DWELL, MAX_DWELL = 8, 20  # the default's bounds: time to read a page, and not too slow
 DWELL_RANGE = (2.0, 600.0)  # what `?dwell=` accepts
 YES = frozenset({"1", "on", "yes", "true"})
 NO = frozenset({"0", "off", "no", "false"})
