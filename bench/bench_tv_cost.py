@@ -175,7 +175,7 @@ async def run(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tickets", type=int, default=1000)
-    parser.add_argument("--seconds", type=float, default=30.0, help="busy window")
+    parser.add_argument("--seconds", type=float, default=60.0, help="busy window")
     parser.add_argument("--idle-seconds", type=float, default=10.0)
     parser.add_argument("--trace-seconds", type=float, default=10.0)
     parser.add_argument("--viewport", default="1920x1080")

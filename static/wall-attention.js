@@ -77,10 +77,14 @@
 
   function markAll() {
     var now = B.serverNow();
+    var changed = false;
     B.rows().forEach(function (tr) {
-      mark(tr, now);
+      if (tr.getAttribute("data-attn") !== markOf(tr, B.data(tr), now)) {
+        mark(tr, now);
+        changed = true;
+      }
     });
-    syncSoon();
+    if (changed) syncSoon();
   }
 
   B.onChange(function (change) {
@@ -90,6 +94,7 @@
       return;
     }
     var sound = null;
+    var onScreen = false; // a row on the screen changed: its pulses may need the common phase
     change.removed.forEach(function (id) {
       seenHere.delete(id);
     });
@@ -100,12 +105,13 @@
         sound = sound === "breach" ? sound : kind;
       }
       mark(u.tr, now);
+      onScreen = onScreen || !u.tr.hidden;
     });
     change.created.forEach(function (tr) {
       if (mark(tr, now)) sound = sound === "breach" ? sound : tr.getAttribute("data-attn");
-    });
+    }); // wall-pages.js decides whether they are on the screen, and asks for the phase then
     if (sound && W.sound) W.sound.play(sound);
-    syncSoon();
+    if (onScreen) syncSoon();
   });
 
   setInterval(markAll, RECHECK_MS); // marks end by themselves

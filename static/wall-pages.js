@@ -190,7 +190,7 @@
   // is not urgent (barely seen, so the turn shows it again later).
   function fit(joined) {
     var dropped = false;
-    for (var guard = 0; guard < 40 && onPage.size > 1 && overflows(); guard++) {
+    for (var guard = onPage.size; guard > 0 && onPage.size > 1 && overflows(); guard--) {
       var victim = pickVictim(joined || []);
       var id = idOf(victim);
       if (Date.now() - (shownAt.get(id) || 0) < SEEN_AFTER_MS) seen.delete(id);
@@ -290,8 +290,10 @@
 
   // ---- patches ------------------------------------------------------------------------------
 
-  function wasUrgent(row) {
-    return !!row && (row.sla === "overdue" || row.sla === "critical");
+  // Became urgent in this change: it was on the board, with data, and not urgent then. (The first
+  // snapshot brings data for rows the server rendered: nothing "became" anything there.)
+  function becameUrgent(tr, before) {
+    return !!before && before.sla !== "overdue" && before.sla !== "critical" && urgent(tr);
   }
 
   B.onChange(function (change) {
@@ -299,10 +301,12 @@
       turn();
       return;
     }
-    // The whole board was on the screen (new rows are not hidden yet): a new row joins it.
-    var everything = B.rows().every(function (tr) {
-      return !tr.hidden;
+    // The whole board was on the screen (new rows are not on the page yet): a new row joins it.
+    var total = 0;
+    B.sections.forEach(function (sec) {
+      total += B.sectionRows(sec).length;
     });
+    var everything = onPage.size + change.created.length - change.removed.length >= total;
     change.removed.forEach(function (id) {
       seen.delete(id);
       onPage.delete(id);
@@ -317,7 +321,7 @@
     change.updated.forEach(function (u) {
       var tr = u.tr;
       if (tr.hidden) {
-        if (urgent(tr) && !wasUrgent(u.before)) admit.push(tr);
+        if (becameUrgent(tr, u.before)) admit.push(tr);
       } else if (!onPage.has(idOf(tr))) {
         show(tr); // a server-rendered row the first paint showed
       }

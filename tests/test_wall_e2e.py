@@ -131,6 +131,12 @@ async def test_more_rows_than_fit_are_all_on_screen_within_one_turn_without_inpu
             assert len(start) == 40
             assert start - seen == set()  # every ticket was on the screen
             assert int((await page.evaluate("document.body.dataset.page")).split("/")[1]) >= 3
+            drawn_off_screen = await page.evaluate(
+                """() => { const box = document.getElementById('board').getBoundingClientRect();
+                  return [...document.querySelectorAll('tr.row:not([hidden])')]
+                    .filter(tr => tr.getBoundingClientRect().bottom > box.bottom + 1).length; }"""
+            )
+            assert drawn_off_screen == 0  # what is not on the page is hidden, not clipped
             overflow = await page.evaluate("document.scrollingElement.scrollHeight - innerHeight")
             assert overflow <= 0  # one screen: nothing below the fold
 
