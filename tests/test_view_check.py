@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 from factories import write_ticket
 from werkzeug.datastructures import MultiDict
@@ -14,6 +17,7 @@ from app.contract.mappings import Names, write_mapping
 from app.rules.view_check import MAX_CHOICES, unknown_values
 from app.settings import load_settings
 from app.web.wall import WallOptions
+from watcher.demo.catalog import AGENTS, GROUPS
 
 NAMES = Names(
     agents={17: "Dana Scully", 18: "Fox Mulder"},
@@ -92,6 +96,18 @@ def test_wall_options_from_the_url():
         ("sound", "loud"),
     ]
     assert problems[0].choices == ("compact", "large", "normal")
+
+
+def test_readme_filter_examples_name_only_what_the_demo_has():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("<!-- filter-examples:start")[1].split("<!-- filter-examples:end")[0]
+    examples = re.findall(r"`(/\?[^`]+)`", block)
+    assert len(examples) >= 6
+    demo = Names(agents=dict(AGENTS), groups=dict(GROUPS))
+    for example in examples:
+        query = MultiDict(parse_qsl(urlsplit(example).query, keep_blank_values=True))
+        assert unknown(query, names=demo) == [], example
+        assert set(query) <= {"agent", "group", "section"}, example
 
 
 # ---- the page and /api/view, in-process -------------------------------------------------------
