@@ -17,7 +17,7 @@
   var CAP_EM = 12; // a who-column is never wider than this
   var FLOOR_EM = 4; // nor, when giving way, narrower than this
   var SUBJECT_MIN = 0.27;
-  var SLA_MAX = 0.3;
+  var SLA_MAX = 0.34;
   var SLACK_EM = 0.6;
   var CACHE_LIMIT = 5000;
 
@@ -116,24 +116,28 @@
     var want = natural(rows);
     want.sla = Math.min(want.sla + SLACK_EM * em, total * SLA_MAX);
     want.updated += SLACK_EM * em;
-    SHRINKABLE.forEach(function (name) {
+    var shrinkable = SHRINKABLE.filter(function (name) {
+      return getComputedStyle(cols[name]).visibility !== "collapse"; // wall.css: ?density=large
+    });
+    shrinkable.forEach(function (name) {
       want[name] = Math.min(want[name], CAP_EM * em);
     });
     var fixed = want.id + want.priority + want.sla + want.updated;
-    var flex = SHRINKABLE.reduce(function (sum, name) {
+    var flex = shrinkable.reduce(function (sum, name) {
       return sum + want[name];
     }, 0);
     var room = total * (1 - SUBJECT_MIN) - fixed;
     if (flex > room) {
       var floor = FLOOR_EM * em;
-      var above = flex - floor * SHRINKABLE.length;
-      var keep = Math.max(0, (room - floor * SHRINKABLE.length) / Math.max(1, above));
-      SHRINKABLE.forEach(function (name) {
+      var above = flex - floor * shrinkable.length;
+      var keep = Math.max(0, (room - floor * shrinkable.length) / Math.max(1, above));
+      shrinkable.forEach(function (name) {
         want[name] = floor + Math.max(0, want[name] - floor) * Math.min(1, keep);
       });
     }
     CELLS.forEach(function (name) {
-      if (name !== "subject" && cols[name]) setWidth(name, want[name]);
+      var collapsed = SHRINKABLE.indexOf(name) >= 0 && shrinkable.indexOf(name) < 0;
+      if (name !== "subject" && cols[name]) setWidth(name, collapsed ? 0 : want[name]); // 0: the table keeps its width
     });
   }
 
