@@ -236,7 +236,7 @@
     fill.getAnimations().forEach(function (a) {
       a.cancel();
     });
-    // transform only: the compositor draws it, the main thread does nothing for 8-20 s.
+    // transform only: the compositor draws it, the main thread does nothing while it fills.
     fill.animate([{ transform: "scaleX(0)" }, { transform: "scaleX(1)" }], {
       duration: dwellS * 1000,
       easing: "linear",
