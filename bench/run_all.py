@@ -1,7 +1,7 @@
 """Run every benchmark in turn (default sizes = the targets) and print one summary.
 
     .venv/bin/python bench/run_all.py          # or: make bench
-    .venv/bin/python bench/run_all.py board fanout   # only these (board fanout browser watcher shutdown nats)
+    .venv/bin/python bench/run_all.py board fanout   # only these (board fanout browser tv watcher shutdown abuse nats; soak)
 
 Each script runs in its own process with a time limit; its own table is printed as it comes,
 then all PASS/MISS lines together. Exit status 0 even when a target is missed: these print
@@ -26,6 +26,7 @@ SCRIPTS = {
     "board": "bench_board.py",
     "fanout": "bench_fanout.py",
     "browser": "bench_browser_latency.py",
+    "tv": "bench_tv_cost.py",  # the renderer's main thread on the TV, 1,000 tickets
     "watcher": "bench_watcher.py",  # the Freshservice watcher against the fake (~5 min)
     "shutdown": "bench_shutdown.py",  # SIGTERM with 1,000 streams, per Python
     "abuse": "bench_abuse.py",  # guessers, reload storms, stalled clients (issue #9)

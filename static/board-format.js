@@ -29,7 +29,8 @@
   function countdown(row, now) {
     if (isNum(row.fr_due)) {
       var left = row.fr_due - now;
-      var text = left >= 0 ? "FR due in " + duration(left) : "Overdue by " + duration(-left);
+      if (left < 0) return "Overdue by " + duration(-left); // says more than "update overdue" would
+      var text = "FR due in " + duration(left);
       return row.update_overdue ? text + " · update overdue" : text;
     }
     if (row.update_overdue) {

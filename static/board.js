@@ -1,19 +1,20 @@
 // The live board: one EventSource to /events (docs/stream.md), rows patched in place by ticket id.
 // Every piece of ticket text goes in with textContent; nothing here is parsed as HTML.
+//
+// The wall's modules (wall-*.js) build on it through window.TicketDashBoard: they read the rows
+// and their data, and `onChange(fn)` calls fn({kind, created, updated, removed}) right after the
+// first paint ("init"), each snapshot and each patch, in the same task, before the next paint.
 (function () {
   "use strict";
 
   var F = window.TicketDashFormat;
+  var R = window.TicketDashRow;
   var body = document.body;
   var SECTIONS = ["open", "waiting", "other"];
-  var PRIORITY_CLASSES = { 1: "low", 2: "medium", 3: "high", 4: "urgent" };
-  var SLA_STATES = ["overdue", "critical", "warning", "normal", "responded", "none"];
-  var CELLS = ["id", "subject", "requester", "agent", "group", "priority", "status", "sla", "updated"];
   var HIGHLIGHT_MS = 3000;
   var BACKOFF_FIRST_MS = 1000;
   var BACKOFF_CAP_MS = 30000;
   var OFFLINE_AFTER_MS = 60000; // "reconnecting" turns into "offline" after this long down
-  var THEME_KEY = "ticket-dash-theme";
 
   var heartbeatMs = (Number(body.dataset.heartbeatSeconds) || 15) * 1000;
   var streamQuietMs = 2 * heartbeatMs; // no event for this long: the stream counts as down
@@ -26,16 +27,22 @@
   var pageStart = Date.now();
   var offsetMs = Number(body.dataset.serverNow) * 1000 - pageStart || 0;
 
+  // Sections this view draws (a section filtered away in the URL has no tbody).
   var tbodies = {};
   var counts = {};
-  SECTIONS.forEach(function (s) {
+  var heads = {};
+  var shown = SECTIONS.filter(function (s) {
     tbodies[s] = document.getElementById("rows-" + s);
     counts[s] = document.getElementById("count-" + s);
+    heads[s] = document.getElementById("section-" + s);
+    return !!tbodies[s];
   });
 
   var known = new Map(); // ticket id -> the row's JSON as last applied (server-rendered: unknown)
+  var data = new Map(); // ticket id -> the row as last applied
   var keys = new WeakMap(); // <tr> -> its parsed sort key
   var highlightTimers = new Map(); // <tr> -> timer
+  var listeners = [];
 
   var source = null;
   var everOpen = false;
@@ -59,103 +66,6 @@
 
   function setText(el, text) {
     if (el.textContent !== text) el.textContent = text;
-  }
-
-  // ---- rows ------------------------------------------------------------------------------
-
-  function rowClasses(row) {
-    var sla = SLA_STATES.indexOf(row.sla) >= 0 ? row.sla : "none";
-    var classes = ["row", "sla-" + sla, "prio-" + (PRIORITY_CLASSES[row.priority] || "low")];
-    if (row.update_overdue) classes.push("update-overdue");
-    return classes.join(" ");
-  }
-
-  function safeUrl(url) {
-    return typeof url === "string" && /^https?:\/\//i.test(url) ? url : "";
-  }
-
-  // Cells by position (cheap enough to run for every row every second), checked by class.
-  function cell(tr, name) {
-    var td = tr.cells[CELLS.indexOf(name)];
-    return td && td.classList.contains("c-" + name) ? td : tr.querySelector("td.c-" + name);
-  }
-
-  function buildCells(tr) {
-    tr.replaceChildren();
-    CELLS.forEach(function (name) {
-      var td = document.createElement("td");
-      td.className = "c-" + name;
-      tr.appendChild(td);
-    });
-    var subjectCell = cell(tr, "subject");
-    var subject = document.createElement("span");
-    subject.className = "subject";
-    subject.tabIndex = 0;
-    var desc = document.createElement("span");
-    desc.className = "desc";
-    desc.setAttribute("role", "tooltip");
-    subjectCell.append(subject, desc);
-    var badge = document.createElement("span");
-    badge.className = "badge";
-    cell(tr, "priority").appendChild(badge);
-  }
-
-  function numAttr(value) {
-    return typeof value === "number" ? String(value) : "";
-  }
-
-  function fillIdCell(td, row) {
-    var url = safeUrl(row.url);
-    var link = td.querySelector("a");
-    if (!url) {
-      if (link || td.textContent !== String(row.id)) td.textContent = String(row.id);
-      return;
-    }
-    if (!link) {
-      td.replaceChildren();
-      link = document.createElement("a");
-      link.target = "_blank";
-      link.rel = "noopener";
-      td.appendChild(link);
-    }
-    if (link.getAttribute("href") !== url) link.setAttribute("href", url);
-    setText(link, String(row.id));
-  }
-
-  // Writes `row` into `tr`, reusing its cells (keyboard focus on a subject survives an update).
-  function fillRow(tr, row, now) {
-    if (tr.cells.length !== CELLS.length || !tr.querySelector(".subject") || !tr.querySelector(".badge")) {
-      buildCells(tr);
-    }
-    tr.id = "t-" + row.id;
-    tr.className = rowClasses(row);
-    tr.dataset.key = JSON.stringify(row.key);
-    keys.set(tr, row.key);
-
-    fillIdCell(cell(tr, "id"), row);
-    var subject = tr.querySelector(".subject");
-    var desc = tr.querySelector(".desc");
-    desc.id = "d-" + row.id;
-    subject.setAttribute("aria-describedby", desc.id);
-    setText(subject, String(row.subject || ""));
-    setText(desc, String(row.description || ""));
-    setText(cell(tr, "requester"), String(row.requester || ""));
-    setText(cell(tr, "agent"), String(row.agent || ""));
-    setText(cell(tr, "group"), String(row.group || ""));
-    var badge = tr.querySelector(".badge");
-    badge.className = "badge prio-" + (PRIORITY_CLASSES[row.priority] || "low");
-    setText(badge, String(row.priority_name || ""));
-    setText(cell(tr, "status"), String(row.status_name || ""));
-
-    var sla = cell(tr, "sla");
-    sla.dataset.sla = row.sla || "none";
-    sla.dataset.frDue = numAttr(row.fr_due);
-    sla.dataset.updateDue = numAttr(row.update_due);
-    sla.dataset.updateOverdue = row.update_overdue ? "1" : "";
-    setText(sla, F.countdown(row, now));
-    var updated = cell(tr, "updated");
-    updated.dataset.t = numAttr(row.updated_at);
-    setText(updated, F.ago(row.updated_at, now));
   }
 
   function keyOf(tr) {
@@ -183,8 +93,9 @@
     );
   }
 
-  // Creates or updates the row's <tr> when its JSON differs from what the page has; returns it.
-  function applyRow(row, now) {
+  // Creates or updates the row's <tr> when its JSON differs from what the page has; returns it
+  // and notes what happened in `change` (created rows; updated rows with the data before).
+  function applyRow(row, now, change) {
     var id = String(row.id);
     var json = JSON.stringify(row);
     var tr = document.getElementById("t-" + id);
@@ -192,29 +103,39 @@
     if (tr && before === json) return tr;
     var created = !tr;
     if (created) tr = document.createElement("tr");
-    fillRow(tr, row, now);
+    var old = data.get(id) || null;
+    R.fill(tr, row, now);
+    keys.set(tr, row.key);
     known.set(id, json);
+    data.set(id, row);
+    if (created) change.created.push(tr);
+    else change.updated.push({ tr: tr, before: old, after: row });
     // Server-rendered rows are rewritten on the first snapshot without a flash.
     if (created || before !== undefined) highlight(tr);
     return tr;
   }
 
-  function removeRow(tr) {
-    known.delete(idOf(tr));
+  function removeRow(tr, change) {
+    var id = idOf(tr);
+    known.delete(id);
+    data.delete(id);
     clearTimeout(highlightTimers.get(tr));
     highlightTimers.delete(tr);
     tr.remove();
+    change.removed.push(id);
   }
 
   // Puts `tr` where its key belongs in the section (binary search); leaves it if already in order.
+  // Returns false when this view does not draw that section (the server never sends such a row).
   function placeRow(tr, section) {
-    var tbody = tbodies[section] || tbodies.other;
+    var tbody = tbodies[section];
+    if (!tbody) return false;
     var key = keyOf(tr);
     if (tr.parentNode === tbody) {
       var prev = tr.previousElementSibling;
       var next = tr.nextElementSibling;
       if ((!prev || F.compareKeys(keyOf(prev), key) <= 0) && (!next || F.compareKeys(key, keyOf(next)) <= 0)) {
-        return;
+        return true;
       }
     }
     if (tr.parentNode) tr.remove();
@@ -227,63 +148,79 @@
       else hi = mid;
     }
     tbody.insertBefore(tr, rows[lo] || null);
+    return true;
   }
 
+  // Every row in display order (the sections in order, each in its sort order).
   function allRows() {
     var out = [];
-    SECTIONS.forEach(function (s) {
-      if (tbodies[s]) out.push.apply(out, tbodies[s].rows);
+    shown.forEach(function (s) {
+      out.push.apply(out, tbodies[s].rows);
     });
     return out;
   }
 
   function updateCounts() {
-    SECTIONS.forEach(function (s) {
-      if (!tbodies[s]) return;
+    shown.forEach(function (s) {
       var n = tbodies[s].rows.length;
-      setText(counts[s], String(n));
-      tbodies[s].closest("section").classList.toggle("is-empty", n === 0);
+      if (counts[s]) setText(counts[s], String(n));
+      if (heads[s]) heads[s].classList.toggle("is-empty", n === 0);
     });
   }
 
-  function applySnapshot(data) {
+  function newChange(kind) {
+    return { kind: kind, created: [], updated: [], removed: [] };
+  }
+
+  function notify(change) {
+    listeners.forEach(function (fn) {
+      fn(change);
+    });
+  }
+
+  function applySnapshot(snap) {
     var now = serverNow();
     var seen = new Set();
-    SECTIONS.forEach(function (s) {
+    var change = newChange("snapshot");
+    shown.forEach(function (s) {
       var tbody = tbodies[s];
-      var list = (data.sections && data.sections[s]) || [];
+      var list = (snap.sections && snap.sections[s]) || [];
       var i = 0;
       list.forEach(function (row) {
         var id = String(row.id);
         if (seen.has(id)) return;
         seen.add(id);
-        var tr = applyRow(row, now);
+        var tr = applyRow(row, now, change);
         var at = tbody.rows[i];
         if (at !== tr) tbody.insertBefore(tr, at || null);
         i++;
       });
     });
     allRows().forEach(function (tr) {
-      if (!seen.has(idOf(tr))) removeRow(tr);
+      if (!seen.has(idOf(tr))) removeRow(tr, change);
     });
-    if (data.watcher !== undefined) watcher = data.watcher;
-    if (data.malformed !== undefined) malformed = data.malformed;
-    if (typeof data.stale_after_seconds === "number") staleAfter = data.stale_after_seconds;
+    if (snap.watcher !== undefined) watcher = snap.watcher;
+    if (snap.malformed !== undefined) malformed = snap.malformed;
+    if (typeof snap.stale_after_seconds === "number") staleAfter = snap.stale_after_seconds;
     updateCounts();
+    notify(change);
   }
 
-  function applyPatch(data) {
+  function applyPatch(patch) {
     var now = serverNow();
-    (data.remove || []).forEach(function (id) {
+    var change = newChange("patch");
+    (patch.remove || []).forEach(function (id) {
       var tr = document.getElementById("t-" + id);
-      if (tr) removeRow(tr);
+      if (tr) removeRow(tr, change);
       known.delete(String(id));
+      data.delete(String(id));
     });
-    (data.upsert || []).forEach(function (row) {
-      var tr = applyRow(row, now);
-      placeRow(tr, row.section);
+    (patch.upsert || []).forEach(function (row) {
+      var tr = applyRow(row, now, change);
+      if (!placeRow(tr, row.section)) removeRow(tr, change);
     });
     updateCounts();
+    notify(change);
   }
 
   function applyStatus(data) {
@@ -293,29 +230,10 @@
 
   // ---- the clock: every second, from the server's time ------------------------------------
 
-  function numData(value) {
-    return value === undefined || value === "" ? null : Number(value);
-  }
-
+  // Rows the wall has paged away are not drawn: they are brought up to date when shown (tickRow).
   function tickRows(now) {
     allRows().forEach(function (tr) {
-      var sla = cell(tr, "sla");
-      if (sla) {
-        setText(
-          sla,
-          F.countdown(
-            {
-              sla: sla.dataset.sla,
-              fr_due: numData(sla.dataset.frDue),
-              update_due: numData(sla.dataset.updateDue),
-              update_overdue: sla.dataset.updateOverdue === "1",
-            },
-            now
-          )
-        );
-      }
-      var updated = cell(tr, "updated");
-      if (updated) setText(updated, F.ago(numData(updated.dataset.t), now));
+      if (!tr.hidden) R.tick(tr, now);
     });
   }
 
@@ -455,40 +373,6 @@
     if (reconnectTimer === null && Date.now() - lastEventAt > watchdogMs) scheduleReconnect();
   }
 
-  // ---- theme ------------------------------------------------------------------------------
-
-  var themeButton = document.getElementById("theme-toggle");
-  var darkQuery = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
-
-  function currentTheme() {
-    var chosen = document.documentElement.getAttribute("data-theme");
-    if (chosen === "dark" || chosen === "light") return chosen;
-    return darkQuery && !darkQuery.matches ? "light" : "dark";
-  }
-
-  function showTheme() {
-    if (!themeButton) return;
-    var theme = currentTheme();
-    var other = theme === "dark" ? "light" : "dark";
-    themeButton.textContent = theme === "dark" ? "☾ Dark" : "☀ Light";
-    themeButton.setAttribute("aria-label", "Theme: " + theme + ". Switch to " + other + ".");
-  }
-
-  if (themeButton) {
-    themeButton.addEventListener("click", function () {
-      var next = currentTheme() === "dark" ? "light" : "dark";
-      document.documentElement.setAttribute("data-theme", next);
-      try {
-        window.localStorage.setItem(THEME_KEY, next);
-      } catch (e) {
-        // Not remembered when storage is disabled; the toggle still works for this page.
-      }
-      showTheme();
-    });
-  }
-  if (darkQuery && darkQuery.addEventListener) darkQuery.addEventListener("change", showTheme);
-  showTheme();
-
   // ---- start ------------------------------------------------------------------------------
 
   function tick() {
@@ -506,8 +390,39 @@
     }
   });
 
-  updateCounts();
-  connect();
-  tick();
-  setInterval(tick, 1000);
+  window.TicketDashBoard = {
+    sections: shown,
+    rows: allRows,
+    sectionRows: function (s) {
+      return tbodies[s] ? tbodies[s].rows : [];
+    },
+    sectionHead: function (s) {
+      return heads[s] || null;
+    },
+    data: function (tr) {
+      return data.get(idOf(tr)) || null;
+    },
+    tickRow: function (tr) {
+      R.tick(tr, serverNow());
+    },
+    serverNow: serverNow,
+    onChange: function (fn) {
+      listeners.push(fn);
+    },
+  };
+
+  // After every deferred script (the wall's modules subscribe first), before any event is applied.
+  function start() {
+    updateCounts();
+    var change = newChange("init");
+    change.created = allRows();
+    notify(change);
+    connect();
+    tick();
+    setInterval(tick, 1000);
+  }
+
+  // Deferred scripts run while readyState is "interactive"; DOMContentLoaded follows the last one.
+  if (document.readyState === "complete") start();
+  else document.addEventListener("DOMContentLoaded", start);
 })();

@@ -52,3 +52,10 @@ def test_sections_are_checked():
 def test_views_with_the_same_filters_are_equal_so_patches_are_encoded_once():
     assert view(group="3") == view(group="3")
     assert view(group="3").to_json() == {"agent": [], "group": [3], "section": []}
+
+
+def test_lenient_parse_leaves_out_an_unknown_section():
+    lenient = RowFilter.from_args(MultiDict({"section": "open,bogus"}).getlist, strict=False)
+    assert lenient.sections == frozenset({"open"})
+    only_bad = RowFilter.from_args(MultiDict({"section": "bogus"}).getlist, strict=False)
+    assert only_bad.shows(row(section="other"))  # nothing known left: every section

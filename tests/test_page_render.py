@@ -6,6 +6,7 @@ What the live page does in a browser is tests/test_board_e2e.py's, against the r
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -22,7 +23,15 @@ from app.rules.categorise import SectionRules
 from app.rules.rows import Row, RowContext, build_row
 from app.rules.sla import SlaPolicy
 from app.settings import load_settings
-from app.web.render import ago, countdown, is_stale, malformed_text, register, synced_text
+from app.web.render import (
+    ago,
+    countdown,
+    counters,
+    is_stale,
+    malformed_text,
+    register,
+    synced_text,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = 1_764_300_000.0
@@ -60,6 +69,7 @@ COUNTDOWN_CASES = [
     (sla(NOW - 14 * MINUTE, sla="overdue"), "Overdue by 14 m"),
     (sla(NOW - 2 * DAY - HOUR, sla="overdue"), "Overdue by 2 d 1 h"),
     (sla(NOW + HOUR, update_overdue=True), "FR due in 1 h · update overdue"),
+    (sla(NOW - 2 * DAY, sla="overdue", update_overdue=True), "Overdue by 2 d"),
     (
         sla(None, sla="responded", update_due=NOW - 2 * HOUR, update_overdue=True),
         "Update overdue by 2 h",
@@ -179,7 +189,7 @@ def row(
         link_base=link_base,
         description_chars=SETTINGS.description_chars,
     )
-    ticket = ticket_json(ident, now=NOW, updated_at=NOW - 10 * MINUTE, **fields)
+    ticket = ticket_json(ident, now=NOW, **{"updated_at": NOW - 10 * MINUTE, **fields})
     return build_row(ticket_from_json(ticket), NOW, context)
 
 
@@ -263,7 +273,7 @@ async def test_first_paint_rows_follow_the_row_markup() -> None:
     page = Elements()
     page.feed(await render_board())
     (row,) = page.find("tr", id="t-15")
-    assert row["class"] == "row sla-overdue prio-medium"
+    assert row["class"] == "row sla-overdue prio-medium unassigned"
     link = [a for a in page.find("a") if a.get("href", "").endswith("/a/tickets/15")]
     assert link and link[0]["target"] == "_blank" and link[0]["rel"] == "noopener"
     # No link when url is "" or not http(s).
@@ -283,6 +293,36 @@ async def test_first_paint_is_readable_without_javascript() -> None:
     assert 'data-events-url="/events?group=3&amp;agent=17"' in html
     assert "group: 3" in html and "agent: 17" in html
     assert "section-other is-empty" in html
+
+
+async def test_first_paint_counts_sections_sla_states_and_unassigned() -> None:
+    sections = board_ctx()["sections"]
+    quiet = row(  # Pending, nobody assigned, no update for four days: Waiting on Agent
+        16, status=3, responder_id=None, fr_due_by=NOW + 8 * HOUR, updated_at=NOW - 4 * DAY
+    )
+    assert quiet["section"] == "waiting" and quiet["update_overdue"]
+    sections["waiting"].append(quiet)
+    html = await render_board(sections=sections)
+    counts = dict(re.findall(r'<span class="n" id="n-([a-z-]+)">(\d+)</span>', html))
+    assert counts == {
+        "open": "2",
+        "waiting": "2",
+        "other": "0",
+        "overdue": "1",
+        "critical": "1",
+        "warning": "2",
+        "update-overdue": "1",
+        "unassigned": "3",
+    }
+    assert counters(sections)["unassigned"] == 3
+    assert 'class="row sla-warning prio-medium update-overdue unassigned"' in html
+
+
+async def test_sections_filtered_away_are_not_drawn_at_all() -> None:
+    html = await render_board(filters={"group": [], "agent": [], "section": ["waiting"]})
+    assert 'id="rows-waiting"' in html and 'id="n-waiting"' in html
+    for gone in ("open", "other"):
+        assert f'id="rows-{gone}"' not in html and f'id="n-{gone}"' not in html
 
 
 async def test_first_paint_shows_stale_banner_without_a_recent_sync() -> None:

@@ -145,11 +145,22 @@ async def test_heartbeats_keep_coming_while_nothing_changes(folders):
                 before = beat["server_time"]
 
 
-async def test_bad_filter_is_a_clear_400(folders):
+async def test_api_tickets_answers_a_bad_section_with_a_clear_400(folders):
     async with running_app(folders) as (app, _):
-        response = await app.test_client().get("/events?section=nope")
+        response = await app.test_client().get("/api/tickets?section=nope")
         assert response.status_code == 400
         assert "section must be one of" in (await response.get_json())["error"]
+
+
+async def test_a_tvs_stream_ignores_an_unknown_section_and_streams_the_rest(folders):
+    write_ticket(folders[0], 1)
+    write_ticket(folders[0], 2, status=3)
+    async with (
+        running_app(folders) as (app, _),
+        stream(app, "/events?section=nope&section=other") as events,
+    ):
+        snap = await events.next_of("snapshot")
+        assert rows(snap, "open") == [] and rows(snap, "other") == [2]
 
 
 async def test_api_tickets_and_healthz_answer(folders):

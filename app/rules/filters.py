@@ -3,6 +3,9 @@
 Each parameter may repeat or hold a comma-separated list. Agents and groups are given by id or
 by name (as in mappings/, any case: what an admin sees on the board); `none` (or 0) means
 unassigned. Filters are applied on the server, so a TV receives only its team's rows.
+
+A TV must never go blank over a typo, so the page and its stream parse leniently: an unknown
+section is left out (and named on the page, see app.rules.view_check); `/api/tickets` is strict.
 """
 
 from __future__ import annotations
@@ -21,20 +24,28 @@ class BadFilter(ValueError):
 Who = int | str | None  # an id, a lower-cased name, or None for unassigned
 
 
+UNASSIGNED_WORDS = frozenset({"none", "0", "unassigned"})
+MAX_NAME = 200
+
+
+def split_values(values: Iterable[str]) -> list[str]:
+    """The parts of repeated and comma-separated values, whitespace collapsed, empties dropped."""
+    parts = (" ".join(part.split()) for value in values for part in value.split(","))
+    return [part for part in parts if part]
+
+
+def who(part: str) -> Who:
+    """One agent or group value as the filter holds it: None, an id, or a lower-cased name."""
+    lowered = part.lower()
+    if lowered in UNASSIGNED_WORDS:
+        return None
+    if lowered.isascii() and lowered.isdigit():
+        return int(lowered)
+    return lowered[:MAX_NAME]
+
+
 def _who(values: Iterable[str]) -> frozenset[Who]:
-    out: set[Who] = set()
-    for value in values:
-        for part in value.split(","):
-            part = " ".join(part.split()).lower()
-            if not part:
-                continue
-            if part in ("none", "0", "unassigned"):
-                out.add(None)
-            elif part.isdigit():
-                out.add(int(part))
-            else:
-                out.add(part[:200])
-    return frozenset(out)
+    return frozenset(who(part) for part in split_values(values))
 
 
 def _matches(wanted: frozenset[Who], ident: int | None, name: str) -> bool:
@@ -48,17 +59,16 @@ class RowFilter:
     sections: frozenset[str] = frozenset()
 
     @classmethod
-    def from_args(cls, getlist: Callable[[str], list[str]]) -> RowFilter:
-        """Build from a MultiDict-like `getlist(name)`."""
+    def from_args(cls, getlist: Callable[[str], list[str]], *, strict: bool = True) -> RowFilter:
+        """Build from a MultiDict-like `getlist(name)`. An unknown section raises BadFilter, or
+        with `strict=False` is left out (no known section left: every section is shown)."""
         sections: set[str] = set()
-        for value in getlist("section"):
-            for part in value.split(","):
-                part = part.strip().lower()
-                if not part:
-                    continue
-                if part not in SECTIONS:
-                    raise BadFilter(f"section must be one of {', '.join(SECTIONS)}")
+        for part in split_values(getlist("section")):
+            part = part.lower()
+            if part in SECTIONS:
                 sections.add(part)
+            elif strict:
+                raise BadFilter(f"section must be one of {', '.join(SECTIONS)}")
         return cls(
             agents=_who(getlist("agent")),
             groups=_who(getlist("group")),

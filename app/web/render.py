@@ -8,7 +8,7 @@ server-rendered first paint and the ticking page never disagree.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from quart import Quart
@@ -25,6 +25,21 @@ DAY = 24 * HOUR
 BOARD_SECTIONS: tuple[tuple[str, str], ...] = tuple((s, SECTION_TITLES[s]) for s in SECTIONS)
 PRIORITY_CLASSES = {p: name.lower() for p, name in PRIORITY_NAMES.items()}
 SLA_STATES = frozenset(FR_STATES)
+COUNTED_SLA_STATES = ("overdue", "critical", "warning")
+# The wall's counters: (key, label, short label for a strip too narrow for the labels), the
+# sections' first (as the view draws them), then these, in this order.
+SECTION_COUNTERS = {
+    "open": ("Open", "Open"),
+    "waiting": (SECTION_TITLES["waiting"], "Waiting"),
+    "other": (SECTION_TITLES["other"], "Other"),
+}
+STATE_COUNTERS = (
+    ("overdue", "Overdue", "Overdue"),
+    ("critical", "Critical", "Critical"),
+    ("warning", "Warning", "Warning"),
+    ("update_overdue", "Update overdue", "Upd. overdue"),
+    ("unassigned", "Unassigned", "Unassigned"),
+)
 
 
 def duration(seconds: float) -> str:
@@ -46,7 +61,9 @@ def countdown(row: Mapping[str, Any], now: float) -> str:
     fr_due = row.get("fr_due")
     if fr_due is not None:
         left = fr_due - now
-        text = f"FR due in {duration(left)}" if left >= 0 else f"Overdue by {duration(-left)}"
+        if left < 0:
+            return f"Overdue by {duration(-left)}"  # says more than "update overdue" would
+        text = f"FR due in {duration(left)}"
         return text + " · update overdue" if row.get("update_overdue") else text
     if row.get("update_overdue"):
         due = row.get("update_due")
@@ -111,7 +128,26 @@ def row_classes(row: Mapping[str, Any]) -> str:
     classes = ["row", sla_class(row), priority_class(row)]
     if row.get("update_overdue"):
         classes.append("update-overdue")
+    if not row.get("agent"):
+        classes.append("unassigned")
     return " ".join(classes)
+
+
+def counters(sections: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, int]:
+    """The wall's counters for these rows (static/wall-counters.js counts the same classes)."""
+    rows = [row for key in SECTIONS for row in sections.get(key, ())]
+    counts = {key: len(sections.get(key, ())) for key in SECTIONS}
+    for state in COUNTED_SLA_STATES:
+        counts[state] = sum(1 for row in rows if row.get("sla") == state)
+    counts["update_overdue"] = sum(1 for row in rows if row.get("update_overdue"))
+    counts["unassigned"] = sum(1 for row in rows if not row.get("agent"))
+    return counts
+
+
+def shown_sections(filters: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """(key, heading) of the sections this view draws: a section filtered away is not drawn."""
+    wanted = (filters or {}).get("section") or []
+    return [(key, heading) for key, heading in BOARD_SECTIONS if not wanted or key in wanted]
 
 
 def safe_url(url: Any) -> str:
@@ -137,5 +173,12 @@ def register(app: Quart) -> None:
         priority_class=priority_class,
         safe_url=safe_url,
         attr_number=attr_number,
+        counters=counters,
+        shown_sections=shown_sections,
     )
-    app.jinja_env.globals.update(board_sections=BOARD_SECTIONS, is_stale=is_stale)
+    app.jinja_env.globals.update(
+        board_sections=BOARD_SECTIONS,
+        section_counters=SECTION_COUNTERS,
+        state_counters=STATE_COUNTERS,
+        is_stale=is_stale,
+    )

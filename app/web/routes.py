@@ -1,29 +1,43 @@
-"""The board's routes: the page, the stream and the board as JSON.
+"""The board's routes: the page, the stream, the board as JSON, and the view check.
 
 (`/healthz` is app.web.health, `/metrics` app.web.metrics.)
+
+The page and its stream parse the filters leniently: a TV with a typo in its URL still shows the
+board, and the page names the value it did not understand (app.rules.view_check) instead of
+answering 400. `/api/tickets` stays strict for scripts.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from quart import Blueprint, Response, jsonify, request
 
 from app.live.state import LiveState
 from app.rules.filters import BadFilter, RowFilter
+from app.rules.view_check import unknown_values
 from app.web.board_app import current_board
 from app.web.security import admins_only, current_viewer
+from app.web.wall import WallOptions
 
 board_views = Blueprint("board", __name__)
 
 
-def _filter() -> RowFilter:
-    return RowFilter.from_args(request.args.getlist)
+def _filter(*, strict: bool = True) -> RowFilter:
+    return RowFilter.from_args(request.args.getlist, strict=strict)
 
 
 def _live() -> LiveState:
     return current_board().live
+
+
+def _unknown(live: LiveState) -> list[dict[str, Any]]:
+    """Every value of this URL's query that the board does not know (filters and page options)."""
+    found = unknown_values(request.args.getlist, live.names, live.board.rows.values())
+    _, wall_problems = WallOptions.from_args(request.args.getlist)
+    return [u.to_json() for u in found + wall_problems]
 
 
 @board_views.errorhandler(BadFilter)
@@ -35,7 +49,8 @@ async def bad_filter(exc: BadFilter) -> tuple[Response, int]:
 async def page() -> Response:
     board = current_board()
     live = board.live
-    view = _filter()
+    view = _filter(strict=False)
+    wall, _ = WallOptions.from_args(request.args.getlist)
     query = request.query_string.decode("latin-1")
     key = (view, query, live.seq, live.status_seq, live.asset_version)
 
@@ -46,10 +61,13 @@ async def page() -> Response:
             "now": snap["server_time"],
             "watcher": snap["watcher"],
             "malformed": snap["malformed"],
+            "problem": snap["problem"],
             "stale_after_seconds": snap["stale_after_seconds"],
             "heartbeat_seconds": live.settings.heartbeat_seconds,
             "query_string": query,
             "filters": view.to_json(),
+            "unknown": _unknown(live),
+            "wall": wall,
             "title": "Ticket Dash",
         }
         template = board.jinja_env.get_template("board.html")
@@ -67,6 +85,12 @@ async def tickets_json() -> Response:
     return jsonify(_live().snapshot(_filter()))
 
 
+@board_views.get("/api/view")
+async def view_check() -> Response:
+    """What the page's banner says: the query's values the board does not know (may be [])."""
+    return jsonify({"unknown": _unknown(_live())})
+
+
 @board_views.get("/metrics")
 async def metrics() -> Response:
     """Prometheus metrics, for admins (see app.web.metrics)."""
@@ -81,7 +105,7 @@ STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 @board_views.get("/events")
 async def events() -> Response:
-    view = _filter()
+    view = _filter(strict=False)
     if request.method == "HEAD":  # the headers a GET would have, and an end
         return Response(
             b"", content_type="text/event-stream; charset=utf-8", headers=STREAM_HEADERS
