@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from support.browser import CHROMIUM, CHROMIUM_ARGS
 from common import ROOT, Result, bench_dirs, print_table, running_server, summary_line
+from support.browser import CHROMIUM, CHROMIUM_ARGS
 
 TITLE = "bench_soak: flat memory over hours"
 

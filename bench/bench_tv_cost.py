@@ -32,8 +32,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench helpers
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))  # the browser launcher
 
-from support.browser import CHROMIUM as BROWSER_PATH  # one place for Chromium's path and launch flags
-from support.browser import CHROMIUM_ARGS
 from common import (
     Result,
     bench_dirs,
@@ -45,6 +43,10 @@ from common import (
     summary_line,
     visible_ids,
 )
+from support.browser import (
+    CHROMIUM as BROWSER_PATH,  # one place for Chromium's path and launch flags
+)
+from support.browser import CHROMIUM_ARGS
 
 TITLE = "bench_tv_cost: renderer main thread, 1,000 tickets, one change a second"
 CHROMIUM = str(BROWSER_PATH)
