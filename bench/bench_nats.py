@@ -46,18 +46,16 @@ from common import (
     ROOT,
     Result,
     SseClient,
-    dump,
     launch_server,
     percentile,
     print_table,
     summary_line,
-    ticket_data,
-    wait_ready,
-    write_mappings,
 )
 from support.nats_server import NatsServer
 from support.ports import free_port
+from support.tickets import realistic_ticket, write_realistic_mappings
 
+from app.contract.atomic import dump_json
 from app.contract.changes import Archived, Change, Written, observed_by
 from app.contract.layout import ticket_id_of
 from app.settings import Settings
@@ -193,7 +191,7 @@ async def latency(args: argparse.Namespace, root: Path) -> list[Result]:
             board = launch_server(root / f"mirror{i}" / "tickets", root / f"mirror{i}" / "mappings")
             boards.append(board)
         for board in boards:
-            await asyncio.to_thread(wait_ready, board)
+            await asyncio.to_thread(board.wait_ready, 60)
             client = SseClient(board.port)
             await client.connect()
             await client.next_of("snapshot", timeout=30)
@@ -362,11 +360,11 @@ async def cold_start(args: argparse.Namespace, root: Path) -> list[Result]:
 def seed_folder(source: Settings, count: int) -> None:
     tickets = Path(source.tickets_dir)
     tickets.mkdir(parents=True)
-    write_mappings(Path(source.mappings_dir))
+    write_realistic_mappings(Path(source.mappings_dir))
     rng = random.Random(3)
     now = time.time()
     for ident in range(1, count + 1):
-        (tickets / f"{ident}.json").write_bytes(dump(ticket_data(ident, rng, now)))
+        (tickets / f"{ident}.json").write_bytes(dump_json(realistic_ticket(ident, rng, now)))
     (tickets / ".watcher.json").write_text('{"source": "bench"}')
 
 
