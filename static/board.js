@@ -24,6 +24,7 @@
   var staleAfter = Number(body.dataset.staleAfter) || 300;
   var watcher = parseJson(body.dataset.watcher);
   var malformed = parseJson(body.dataset.malformed);
+  var problem = body.dataset.problem || null; // the board's own trouble seeing tickets/
   var pageStart = Date.now();
   var offsetMs = Number(body.dataset.serverNow) * 1000 - pageStart || 0;
 
@@ -201,6 +202,7 @@
     });
     if (snap.watcher !== undefined) watcher = snap.watcher;
     if (snap.malformed !== undefined) malformed = snap.malformed;
+    if (snap.problem !== undefined) problem = snap.problem;
     if (typeof snap.stale_after_seconds === "number") staleAfter = snap.stale_after_seconds;
     updateCounts();
     notify(change);
@@ -226,6 +228,7 @@
   function applyStatus(data) {
     if (data.watcher !== undefined) watcher = data.watcher;
     if (data.malformed !== undefined) malformed = data.malformed;
+    if (data.problem !== undefined) problem = data.problem;
   }
 
   // ---- the clock: every second, from the server's time ------------------------------------
@@ -288,6 +291,7 @@
     if (!up && !everOpen && Date.now() - pageStart > streamQuietMs) {
       reasons.push("cannot reach the server");
     }
+    if (problem) reasons.push("the board cannot see changes: " + String(problem));
     if (F.isStale(watcher, now, staleAfter)) {
       var t = F.parseIso(watcher && watcher.last_success);
       reasons.push(t === null ? "no successful sync" : "last successful sync " + F.ago(t, now));

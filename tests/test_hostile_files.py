@@ -17,6 +17,7 @@ import time
 import httpx
 import pytest
 from httpx_sse import aconnect_sse
+from support.browser import chromium_page
 from support.server import serving
 from support.sse import EventReader
 from support.tickets import ticket_json, write_ticket
@@ -186,3 +187,22 @@ async def test_a_ticket_change_beside_a_broken_status_file_is_published(folders)
         snap = await (await client.get("/api/tickets")).get_json()
         assert [r["id"] for r in snap["sections"]["open"]] == [5]
         assert ".watcher.json" in snap["malformed"]["files"]
+
+
+async def test_the_page_says_stale_while_the_board_cannot_see_the_folder(folders, tmp_path):
+    """The screen never lies: with tickets/ gone, the TV shows STALE and why, then recovers."""
+    tickets, mappings = folders
+    write_ticket(tickets, 1)
+    write_status(tickets, WatcherStatus(source="test", last_success=utc_now_iso()))
+    with serving(tickets, mappings, log_dir=tmp_path / "logs") as server:
+        async with chromium_page() as page:
+            await page.goto(server.url + "/")
+            await page.wait_for_selector("#conn.conn-live")
+            assert await page.is_hidden("#stale-banner")
+            shutil.rmtree(tickets)
+            await page.wait_for_selector("#stale-banner:not([hidden])", timeout=5000)
+            reason = await page.inner_text("#stale-reason")
+            assert reason.startswith("the board cannot see changes: waiting for")
+            tickets.mkdir()
+            write_status(tickets, WatcherStatus(source="test", last_success=utc_now_iso()))
+            await page.wait_for_selector("#stale-banner[hidden]", state="attached", timeout=5000)
