@@ -13,9 +13,9 @@ records how far it got; 10,000 fsyncs would take ten times longer).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +38,42 @@ def holds(path: Path, content: bytes) -> bool:
     return current == content
 
 
+_temp_numbers = itertools.count()
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
+
+
+def _create_temp(folder: Path, name: str) -> tuple[int, str]:
+    """A new temporary file beside `name`: `.<name>.<pid>.<n>.tmp`, created exclusively.
+
+    A counter, not `tempfile.mkstemp`'s random names and retries: it is half the CPU per file,
+    which is most of a 10,000-ticket mirror's cold start.
+    """
+    while True:
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{next(_temp_numbers)}{TEMP_SUFFIX}")
+        try:
+            return os.open(tmp, _CREATE, 0o600), tmp
+        except FileExistsError:  # left by a crashed writer that had this pid: take the next
+            continue
+
+
 def write_atomic(path: Path, content: bytes, *, mode: int = 0o644, durable: bool = True) -> bool:
     """Write `content` to `path` atomically. Returns False (and writes nothing) if unchanged."""
     if holds(path, content):
         return False
-    if not path.parent.is_dir():  # one stat; mkdir(exist_ok) costs a failing mkdir and a stat
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    folder = path.parent
+    if not folder.is_dir():  # one stat; mkdir(exist_ok) costs a failing mkdir and a stat
+        folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = _create_temp(folder, path.name)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-            fh.flush()
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fchmod(fd, mode)  # the mode asked for, whatever the umask
             if durable:
-                os.fsync(fh.fileno())
-        os.chmod(tmp_name, mode)
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp_name, path)
     except BaseException:
         try:
