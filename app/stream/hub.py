@@ -129,6 +129,8 @@ class Hub:
             return
         encoded: dict[RowFilter, bytes | None] = {}
         for sub in list(self.subscribers):
+            if sub.resync_pending or sub.closing:
+                continue  # it gets a snapshot (or nothing): do not even encode for it
             if sub.view not in encoded:
                 encoded[sub.view] = _patch_for(sub.view, changes, seq, server_time)
             payload = encoded[sub.view]
