@@ -71,9 +71,10 @@ async def page() -> Response:
             "title": "Ticket Dash",
         }
         template = board.jinja_env.get_template("board.html")
-        await board.update_template_context(context)
         # Jinja's sync render of an async environment runs its own loop: fine in a thread,
-        # which copies this request's context (url_for works there).
+        # which copies this request's context (url_for works there). The template uses only
+        # this context and the environment's globals, so Quart's context processors (g,
+        # request, session; their API differs between Quart releases) are not needed.
         return await asyncio.to_thread(template.render, context)
 
     html = await board.page_cache.get(key, render)
