@@ -28,6 +28,7 @@ from hypercorn.typing import ASGIFramework
 
 from app.settings import Settings, SettingsError, SettingsSource
 from app.web.board_app import BoardApp
+from app.web import h2_flow
 from app.web.diagnostics import AllocationTracer
 from app.web.heartbeat import DEFAULT_INTERVAL, heartbeat, systemd_beat
 from app.web.listen import board_url, https_redirect, hypercorn_config, metrics_config
@@ -37,6 +38,8 @@ from app.web.systemd import Notifier
 log = logging.getLogger("ticket_dash.serve")
 
 HARD_STOP_SECONDS = 3.0
+
+h2_flow.apply()  # hypercorn's HTTP/2 write buffer must respect flow control (see h2_flow)
 
 
 def run_event_loop(main: Coroutine[Any, Any, None], event_loop: str) -> None:
