@@ -49,13 +49,13 @@ def hypercorn_config(settings: Settings) -> Config:
     config.accesslog = logging.getLogger("hypercorn.access") if settings.access_log else None
     config.access_log_format = ACCESS_LOG_FORMAT
     config.errorlog = logging.getLogger("hypercorn.error")
+    # A TV needs one or two streams; fewer allowed per HTTP/2 connection bounds what one
+    # connection can ask of the board (and of a rapid-reset flood).
+    config.h2_max_concurrent_streams = 16
     tls = tls_files(settings)
     if tls:
         config.certfile, config.keyfile = tls
         config.alpn_protocols = ["h2", "http/1.1"]
-    # A TV needs one or two streams; fewer allowed per HTTP/2 connection bounds what one
-    # connection can ask of the board (and of a rapid-reset flood).
-    config.h2_max_concurrent_streams = 16
         if settings.http_redirect_bind:
             config.insecure_bind = [settings.http_redirect_bind]
     elif settings.http_redirect_bind:

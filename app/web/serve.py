@@ -27,8 +27,8 @@ from hypercorn.config import Sockets
 from hypercorn.typing import ASGIFramework
 
 from app.settings import Settings, SettingsError, SettingsSource
-from app.web.board_app import BoardApp
 from app.web import h2_flow
+from app.web.board_app import BoardApp
 from app.web.diagnostics import AllocationTracer
 from app.web.heartbeat import DEFAULT_INTERVAL, heartbeat, systemd_beat
 from app.web.listen import board_url, https_redirect, hypercorn_config, metrics_config
