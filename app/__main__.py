@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import logging
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -31,8 +32,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def raise_open_file_limit() -> int:
+    """Every connected TV is an open file: take the hard limit (systemd's LimitNOFILE=), not
+    the 1,024 a shell gives by default. Returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft < want:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    raise_open_file_limit()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

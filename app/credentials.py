@@ -9,6 +9,7 @@ An admin password is stored as a salted scrypt hash: `scrypt$<n>$<r>$<p>$<salt>$
 
     python -m app.credentials new-key lobby-tv          # prints the key, the settings line, the link
     python -m app.credentials hash-password alice       # asks twice, prints the settings line
+    python -m app.credentials cookie-secret             # the board's secret for kiosk cookies
 """
 
 from __future__ import annotations
@@ -104,7 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     key_cmd.add_argument("--url", default="https://BOARD-HOST/", help="the board's address")
     pw_cmd = sub.add_parser("hash-password", help="hash an admin password")
     pw_cmd.add_argument("user")
+    sub.add_parser("cookie-secret", help="make the board's secret for kiosk cookies")
     args = parser.parse_args(argv)
+    if args.command == "cookie-secret":
+        print(secrets.token_urlsafe(32))  # 256 bits; store it root-only (docs/deploy.md)
+        return 0
     if not NAME_RE.match(args.name if args.command == "new-key" else args.user):
         parser.error("names are 1-64 letters, digits, '-' or '_'")
     if args.command == "new-key":

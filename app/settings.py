@@ -95,6 +95,10 @@ class Settings:
     client_queue_size: int = _setting(
         256, "Events buffered per SSE client before it is resynced with a snapshot."
     )
+    max_streams_per_login: int = _setting(
+        16,
+        "Open event streams one kiosk key or admin may hold at once (a TV needs one); 0: no limit. A leaked key then cannot use up the board's connections.",
+    )
     client_queue_bytes: int = _setting(
         1_000_000,
         "Bytes of events buffered per SSE client (a TV that stopped reading) before it is resynced with a snapshot.",
@@ -200,6 +204,14 @@ class Settings:
     failed_logins_per_minute: int = _setting(
         5,
         "Failed admin logins one client address may make in a minute; past that it gets 429 with Retry-After until a minute has passed.",
+    )
+    cookie_secret_file: str = _setting(
+        "",
+        "File holding the board's secret for kiosk cookies (`python -m app.credentials cookie-secret`); the systemd credential `cookie-secret` wins. Without one, anyone who can read this settings file can make a TV's cookie.",
+    )
+    legacy_kiosk_cookies: bool = _setting(
+        True,
+        "Take the cookies of earlier releases (and those made before a cookie secret was added) and replace them on the TV's next visit; turn off once every TV has shown the board since.",
     )
     kiosk_cookie_days: int = _setting(
         400, "Days the kiosk cookie lasts after the TV opened its link (browsers cap it at 400)."

@@ -50,6 +50,8 @@
     return Math.floor(d / DAY) + " d ago";
   }
 
+  var FUTURE_SKEW = 60; // seconds a sync time may be ahead of the server's clock (as render.py)
+
   function parseIso(text) {
     if (typeof text !== "string" || !text) return null;
     var s = text.trim();
@@ -67,6 +69,7 @@
     if (!watcher) return "no watcher status";
     var t = lastSuccess(watcher);
     if (t === null) return "never synced";
+    if (t - now > FUTURE_SKEW) return "last sync in the future (clock?)";
     var d = Math.max(0, now - t);
     return d < MINUTE ? "last synced " + Math.floor(d) + " s ago" : "last synced " + ago(t, now);
   }
@@ -79,7 +82,8 @@
 
   function isStale(watcher, now, staleAfterSeconds) {
     var t = lastSuccess(watcher);
-    return t === null || now - t > staleAfterSeconds;
+    // A sync in the future cannot be trusted (a skewed clock would hide a dead watcher).
+    return t === null || now - t > staleAfterSeconds || t - now > FUTURE_SKEW;
   }
 
   // Sort keys are compared element by element, ascending; a shorter prefix sorts first.

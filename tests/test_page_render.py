@@ -99,6 +99,8 @@ SYNCED_CASES = [
     ({"last_success": iso(NOW - 12, zone="")}, "last synced 12 s ago"),  # no zone: UTC
     ({"last_success": iso(NOW - 12, zone="+00:00")}, "last synced 12 s ago"),
     ({"last_success": iso(NOW + 5)}, "last synced 0 s ago"),
+    ({"last_success": iso(NOW + 60)}, "last synced 0 s ago"),
+    ({"last_success": iso(NOW + 61)}, "last sync in the future (clock?)"),
     ({"last_success": iso(NOW - 59)}, "last synced 59 s ago"),
     ({"last_success": iso(NOW - 60)}, "last synced 1 m ago"),
     ({"last_success": iso(NOW - 2 * DAY)}, "last synced 2 d ago"),
@@ -110,6 +112,8 @@ STALE_CASES = [
     ({"last_success": iso(NOW - STALE_AFTER)}, False),
     ({"last_success": iso(NOW - STALE_AFTER - 1)}, True),
     ({"last_success": iso(NOW)}, False),
+    ({"last_success": iso(NOW + 60)}, False),  # a clock a minute ahead is believed
+    ({"last_success": iso(NOW + 61)}, True),  # further ahead: a dead watcher could hide there
 ]
 MALFORMED_CASES = [
     (None, ""),

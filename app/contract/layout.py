@@ -17,7 +17,9 @@ from pathlib import Path
 
 TICKET_SUFFIXES = (".json", ".txt")  # in order of preference: `<id>.json` wins over `<id>.txt`
 LEGACY_SUFFIX = ".txt"
-TICKET_NAME = re.compile(r"^([1-9][0-9]{0,17})\.(json|txt)$")
+# Up to 39 digits is a ticket's name (whether the id inside is usable is the reader's question:
+# a ticket id above MAX_TICKET_ID is counted as malformed, not silently ignored).
+TICKET_NAME = re.compile(r"^([1-9][0-9]{0,38})\.(json|txt)$")
 STATUS_FILE_NAME = ".watcher.json"
 ARCHIVE_DIR_NAME = "archive"
 TEMP_SUFFIX = ".tmp"

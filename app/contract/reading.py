@@ -9,6 +9,7 @@ does not exist raises FileNotFoundError, which callers treat as "gone", not as m
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -23,8 +24,29 @@ OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 DEFAULT_MAX_BYTES = 2_000_000
 
 
+# The system, not the file: too many open files, no memory, an I/O error, a stale NFS handle.
+TRANSIENT_ERRNOS = frozenset(
+    {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS, errno.EAGAIN, errno.EINTR,
+     errno.EIO, errno.ESTALE}
+)  # fmt: skip
+
+
 class UnreadableFile(ValueError):
     """The file exists but cannot be used; the message says why."""
+
+
+class TemporarilyUnreadable(OSError):
+    """The file could not be read *now* for a reason that is the system's, not the file's (too
+    many open files, an I/O error): nothing is known about it, so nothing about it may change
+    (a ticket must not leave the board because the board ran out of file descriptors)."""
+
+
+class UnreadableFolder(OSError):
+    """tickets/ itself cannot be listed (permission denied, or a transient failure)."""
+
+
+def _transient(exc: OSError) -> bool:
+    return exc.errno in TRANSIENT_ERRNOS
 
 
 def read_regular_file(path: Path | str, max_bytes: int) -> tuple[bytes, os.stat_result]:
@@ -38,7 +60,9 @@ def read_regular_file(path: Path | str, max_bytes: int) -> tuple[bytes, os.stat_
     except PermissionError:
         raise UnreadableFile("cannot be read (permission denied)") from None
     except OSError as exc:
-        if exc.errno == getattr(os, "ELOOP", 40):
+        if _transient(exc):
+            raise TemporarilyUnreadable(exc.errno, exc.strerror) from None
+        if exc.errno == errno.ELOOP:
             raise UnreadableFile("is a symbolic link") from None
         raise UnreadableFile(f"cannot be read ({exc.strerror})") from None
     try:
@@ -55,6 +79,8 @@ def read_regular_file(path: Path | str, max_bytes: int) -> tuple[bytes, os.stat_
                 break
             raw += more
     except OSError as exc:
+        if _transient(exc):
+            raise TemporarilyUnreadable(exc.errno, exc.strerror) from None
         raise UnreadableFile(f"cannot be read ({exc.strerror})") from None
     finally:
         os.close(fd)
@@ -116,8 +142,12 @@ def scan_ticket_files(tickets_dir: Path) -> dict[str, tuple[int, int]]:
     found: dict[str, tuple[int, int]] = {}
     try:
         entries = os.scandir(tickets_dir)
-    except (FileNotFoundError, NotADirectoryError, PermissionError):
-        return found
+    except (FileNotFoundError, NotADirectoryError):
+        return found  # no folder, no tickets (the board's watch reports the missing folder)
+    except OSError as exc:  # permission denied, too many open files: nothing is known
+        raise UnreadableFolder(
+            exc.errno, f"{tickets_dir} cannot be listed ({exc.strerror})"
+        ) from None
     with entries:
         for entry in entries:
             if not TICKET_NAME.match(entry.name):

@@ -15,6 +15,7 @@ import orjson
 from app.contract.times import parse_iso
 
 PRIORITIES = (1, 2, 3, 4)
+MAX_TICKET_ID = 2**53 - 1  # the largest integer a browser's JSON keeps exact
 DEFAULT_TYPE = "Incident"
 
 
@@ -99,6 +100,10 @@ def ticket_from_json(data: Any) -> Ticket:
     ident = _required_int(data, "id")
     if ident < 1:
         raise MalformedTicket("id is not positive")
+    if ident > MAX_TICKET_ID:
+        raise MalformedTicket(
+            f"id is larger than {MAX_TICKET_ID} (a browser could not tell it apart)"
+        )
     priority = _required_int(data, "priority")
     if priority not in PRIORITIES:
         raise MalformedTicket(f"priority {priority} is not 1-4")

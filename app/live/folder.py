@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.contract.layout import TICKET_SUFFIXES, ticket_file_name, ticket_id_of_name
-from app.contract.reading import read_ticket_file, scan_ticket_files
+from app.contract.reading import TemporarilyUnreadable, read_ticket_file, scan_ticket_files
 from app.contract.ticket import MalformedTicket, Ticket
 
 log = logging.getLogger("ticket_dash.folder")
@@ -31,6 +31,7 @@ class FileRead:
     ticket: Ticket | None = None
     reason: str | None = None  # set: malformed
     stat: tuple[int, int] | None = None  # (mtime_ns, size) of a good file
+    failed: str | None = None  # set: the system could not read it now; nothing is known
 
 
 def read_ticket_files(
@@ -50,6 +51,8 @@ def read_ticket_files(
             ticket, st = read_ticket_file(os.path.join(tickets_dir, name), ident, max_bytes)
         except FileNotFoundError:
             found.append(FileRead(name))
+        except TemporarilyUnreadable as exc:
+            found.append(FileRead(name, failed=exc.strerror or str(exc)))
         except MalformedTicket as exc:
             found.append(FileRead(name, reason=str(exc)))
         except Exception as exc:  # one guard: nothing in a file may stop the reading
@@ -93,11 +96,15 @@ class TicketFolder:
         return scan_ticket_files(self.tickets_dir)
 
     def changed_in(self, scanned: Seen) -> set[int]:
-        """Ticket ids whose files appeared, vanished or changed since the last look."""
+        """Ticket ids whose files appeared, vanished or changed since the last look. Malformed
+        ticket files that are no longer there are forgotten (a folder mounted over tickets/)."""
         changed = {
             n for n in scanned.keys() | self.seen.keys() if scanned.get(n) != self.seen.get(n)
         }
         self.seen = scanned
+        for name in list(self.malformed.reasons):
+            if ticket_id_of_name(name) is not None and name not in scanned:
+                self.malformed.clear(name)
         return {i for n in changed if (i := ticket_id_of_name(n)) is not None}
 
     def changed_since_last_scan(self) -> set[int]:
@@ -106,7 +113,8 @@ class TicketFolder:
 
     def record(self, reads: list[FileRead]) -> tuple[Ticket | None, bool]:
         """The ticket these reads found (`.json` wins over `.txt`) and whether the malformed
-        files changed. A bad `.json` next to a good `.txt` still counts as malformed."""
+        files changed. A bad `.json` next to a good `.txt` still counts as malformed.
+        (Reads that `failed` must not get here: the caller keeps the ticket as it was.)"""
         changed = False
         result: Ticket | None = None
         for read in reads:

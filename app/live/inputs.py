@@ -24,7 +24,7 @@ from app.contract.layout import (
     ticket_id_of,
 )
 from app.contract.mappings import read_mapping_checked
-from app.contract.reading import scan_ticket_files
+from app.contract.reading import TemporarilyUnreadable, scan_ticket_files
 from app.contract.status import WatcherStatus, read_status_checked
 from app.live.folder import FileRead, Seen, read_ticket_files
 
@@ -37,11 +37,14 @@ class Outcome(Generic[T]):
 
     value: T | None = None
     reason: str | None = None
+    failed: str | None = None  # the system could not read it now: keep what we had
 
 
 def _guarded(read: Callable[[], T | None]) -> Outcome[T]:
     try:
         return Outcome(read())
+    except TemporarilyUnreadable as exc:
+        return Outcome(failed=exc.strerror or str(exc))
     except Exception as exc:  # the one guard: any failure is "malformed", never a crash
         return Outcome(reason=str(exc) or exc.__class__.__name__)
 
@@ -76,6 +79,7 @@ class InputBatch:
 @dataclass
 class InputReads:
     scanned: Seen | None = None  # the listing, when the batch asked for a scan
+    scan_failed: str | None = None  # the listing was asked for but tickets/ could not be listed
     tickets: dict[int, list[FileRead]] = field(default_factory=dict)
     mappings: dict[str, Outcome[dict[int, str]]] = field(default_factory=dict)
     status: Outcome[WatcherStatus] | None = None  # None: not read this time
@@ -92,7 +96,11 @@ def read_inputs(
     reads = InputReads()
     ids = set(batch.ticket_ids)
     if batch.scan:
-        reads.scanned = scan_ticket_files(tickets_dir)
+        try:
+            reads.scanned = scan_ticket_files(tickets_dir)
+        except OSError as exc:
+            reads.scan_failed = exc.strerror or str(exc)
+    if reads.scanned is not None:
         for name in reads.scanned.keys() | seen.keys():
             if reads.scanned.get(name) != seen.get(name):
                 ident = ticket_id_of(tickets_dir / name, tickets_dir)

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from app.contract.layout import ticket_id_of_name
 from app.contract.mappings import Names
 from app.contract.status import WatcherStatus
 from app.contract.times import parse_iso_or_none
@@ -34,6 +35,8 @@ from app.stream.hub import Hub
 from app.stream.snapshots import SectionRows, SnapshotCache, snapshot_chunks
 
 log = logging.getLogger("ticket_dash.live")
+
+RETRY_SECONDS = 1.0  # a read the system refused is tried again this soon
 
 
 class LiveState:
@@ -70,6 +73,9 @@ class LiveState:
         )
         self.watch_problem: str | None = "not started"  # None while the folder watch is live
         self._rescan_now = asyncio.Event()
+        self._retry: set[int] = set()  # tickets whose last read the system refused
+        self._retry_handle: asyncio.TimerHandle | None = None
+        self.read_problem: str | None = None  # set while reads are refused (see apply_reads)
         self.started = asyncio.Event()  # set once the background tasks run
 
     # -- life cycle ------------------------------------------------------------------------
@@ -91,7 +97,15 @@ class LiveState:
         now = self.clock()
         self._apply_names_and_status(reads)
         self.board.refresh_all(now, self._row_context())
-        for ident in sorted(self.folder.changed_since_last_scan()):
+        try:
+            listed = self.folder.changed_since_last_scan()
+        except OSError as exc:  # start anyway: the first rescan, once serving, tries again
+            listed = set()
+            self.read_problem = (
+                f"cannot read the ticket folder right now ({exc.strerror}); retrying"
+            )
+            log.error("%s", self.read_problem)
+        for ident in sorted(listed):
             files = read_ticket_files(
                 self.tickets_dir, ident, self.settings.max_file_bytes, known=self.folder.seen
             )
@@ -216,16 +230,26 @@ class LiveState:
         self._rescan_now.set()  # and read the mappings and the status again
 
     def seconds_since_sync(self) -> float | None:
-        """Seconds since the watcher's last successful sync, or None if it never reported one."""
+        """Seconds since the watcher's last successful sync, or None if it never reported one
+        (negative: the time is ahead of this clock)."""
         status = self.watcher_status
         when = parse_iso_or_none(status.last_success) if status is not None else None
-        return None if when is None else max(0.0, self.clock() - when)
+        return None if when is None else self.clock() - when
 
     def problem(self) -> str | None:
-        """Why the board may not be seeing changes right now, in words; None when it is."""
+        """Why the board may not be seeing (or showing) tickets right now, in words; None when
+        it is. Paths are left out: /healthz says this to anyone."""
         if self.reader.stalled:
             return "the ticket folder is not answering (stalled disk or network filesystem?)"
-        return self.watch_problem
+        if self.watch_problem is not None:
+            return self.watch_problem
+        if self.read_problem is not None:
+            return self.read_problem
+        bad = [n for n in self.folder.malformed.reasons if ticket_id_of_name(n) is not None]
+        listed = len(self.folder.seen.keys() | set(bad))
+        if bad and 2 * len(bad) >= listed:
+            return f"{len(bad)} of {listed} ticket files cannot be read"
+        return None
 
     def watcher_json(self) -> dict[str, Any] | None:
         if self.watcher_status is None:
@@ -271,10 +295,19 @@ class LiveState:
         now = self.clock()
         changes: list[Change] = []
         news = False  # the status line (watcher status, malformed files) changed
+        failures: list[str] = []
+        if reads.scan_failed is not None:
+            failures.append(reads.scan_failed)
         try:
             if reads.scanned is not None:
-                self.folder.changed_in(reads.scanned)
+                news |= self._forget_vanished_malformed(reads.scanned)
             for ident, files in reads.tickets.items():
+                failed = [f.failed for f in files if f.failed is not None]
+                if failed:  # nothing is known about this ticket now: it stays as it was
+                    failures += failed
+                    self._retry.add(ident)
+                    continue
+                self._retry.discard(ident)
                 ticket, bad = self.folder.record(files)
                 news |= bad
                 change = self.board.put(ticket, now) if ticket else self.board.drop(ident)
@@ -284,12 +317,44 @@ class LiveState:
             news |= status_news
             if names_changed:
                 changes.extend(self.board.refresh_all(now, self._row_context()))
+            failures += [o.failed for o in reads.mappings.values() if o.failed is not None]
+            if reads.status is not None and reads.status.failed is not None:
+                failures.append(reads.status.failed)
         finally:
             self.publish(changes, now)
+            news |= self._note_read_failures(failures)
             if news:
                 self.publish_status()
             if reads.tickets:
                 self._clock_changed.set()
+
+    def _forget_vanished_malformed(self, scanned: dict[str, tuple[int, int]]) -> bool:
+        before = len(self.folder.malformed.reasons)
+        self.folder.changed_in(scanned)
+        return len(self.folder.malformed.reasons) != before
+
+    def _note_read_failures(self, failures: list[str]) -> bool:
+        """Reads the system refused (too many open files, I/O errors) change nothing; they are
+        the board's problem until a retry (in a second) reads everything pending."""
+        problem = None
+        if failures or self._retry:
+            reason = failures[0] if failures else "retrying"
+            problem = f"cannot read the ticket folder right now ({reason}); retrying"
+            if self._retry_handle is None:
+                loop = asyncio.get_running_loop()
+                self._retry_handle = loop.call_later(RETRY_SECONDS, self._retry_now)
+        if problem == self.read_problem:
+            return False
+        if problem is not None:
+            log.error("%s", problem)
+        else:
+            log.warning("the ticket folder reads again")
+        self.read_problem = problem
+        return True
+
+    def _retry_now(self) -> None:
+        self._retry_handle = None
+        self._rescan_now.set()
 
     def _apply_names_and_status(self, reads: InputReads) -> tuple[bool, bool]:
         """(names changed, status line changed)."""
@@ -297,6 +362,8 @@ class LiveState:
         malformed = self.folder.malformed
         for kind, outcome in reads.mappings.items():
             name = malformed_name(kind)
+            if outcome.failed is not None:
+                continue  # not read now: keep the names we had
             if outcome.reason is not None:
                 news |= malformed.note(name, outcome.reason)
                 continue  # keep the names we had: a half-edited file must not blank the board
@@ -305,7 +372,7 @@ class LiveState:
             if fresh != getattr(self.names, kind):
                 setattr(self.names, kind, fresh)
                 names_changed = True
-        if reads.status is not None:
+        if reads.status is not None and reads.status.failed is None:
             name = malformed_name("status")
             if reads.status.reason is not None:
                 news |= malformed.note(name, reads.status.reason)
@@ -372,8 +439,11 @@ class LiveState:
                 log.exception("rescan failed; trying again next time")
 
     async def rescan(self) -> None:
-        """Re-read ticket files whose mtime/size changed, plus every name and the status."""
-        await self.apply_batch(InputBatch.everything())
+        """Re-read ticket files whose mtime/size changed, every ticket whose last read was
+        refused, every name and the status."""
+        batch = InputBatch.everything()
+        batch.ticket_ids |= self._retry
+        await self.apply_batch(batch)
 
     async def _heartbeat_task(self) -> None:
         """Every quarter of `heartbeat_seconds`, a heartbeat to each stream that was quiet for

@@ -43,6 +43,11 @@ def _interesting(_change: object, path: str) -> bool:
     return not is_temporary(name) and (name == STATUS_FILE_NAME or not name.startswith("."))
 
 
+def _named(folders: list[Path]) -> str:
+    """How a problem names folders: by their names, not their paths (/healthz is public)."""
+    return " and ".join(f"the {f.name} folder" for f in folders)
+
+
 def folder_identities(folders: list[Path]) -> list[Identity]:
     """Each folder's (device, inode), or None where there is no folder. Blocking: stat calls."""
     found: list[Identity] = []
@@ -67,12 +72,13 @@ async def watch_folders(
 ) -> AsyncIterator[set[Path]]:
     """Yield sets of changed paths until `stop` is set."""
     first = True
+    last_failure = ""
     while not stop.is_set():
         identities: list[Identity] = await run_blocking(lambda: folder_identities(folders))
         existing = [f for f, i in zip(folders, identities, strict=True) if i is not None]
         missing = [f for f, i in zip(folders, identities, strict=True) if i is None]
         if not existing:
-            on_problem(f"waiting for {', '.join(map(str, folders))} to exist")
+            on_problem(f"waiting for {_named(folders)} to exist")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
             continue
@@ -96,7 +102,7 @@ async def watch_folders(
             loop = asyncio.get_running_loop()
             loop.call_soon(ready.set)
             loop.call_soon(on_started)
-            problem = f"waiting for {', '.join(map(str, missing))} to exist" if missing else None
+            problem = f"waiting for {_named(missing)} to exist" if missing else None
             loop.call_soon(on_problem, problem)
             if not first:
                 log.warning("watching %s again", ", ".join(map(str, existing)))
@@ -105,8 +111,10 @@ async def watch_folders(
                 if changes:
                     yield {Path(p) for _kind, p in changes}
         except Exception as exc:  # a folder vanished under the watch, or the OS refused it
-            on_problem(f"the folder watch failed ({exc.__class__.__name__}); starting it again")
-            log.warning("the folder watch failed (%s); starting it again", exc)
+            on_problem(f"the folder watch failed ({exc}); starting it again")
+            if str(exc) != last_failure:  # once per kind of failure, not twice a second
+                log.warning("the folder watch failed (%s); starting it again", exc)
+                last_failure = str(exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
         finally:

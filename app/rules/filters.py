@@ -28,6 +28,9 @@ UNASSIGNED_WORDS = frozenset({"none", "0", "unassigned"})
 MAX_NAME = 200
 
 
+MAX_ID_DIGITS = 19  # Python refuses int() of 4,300+ digits; no id has more than these
+
+
 def split_values(values: Iterable[str]) -> list[str]:
     """The parts of repeated and comma-separated values, whitespace collapsed, empties dropped."""
     parts = (" ".join(part.split()) for value in values for part in value.split(","))
@@ -39,9 +42,9 @@ def who(part: str) -> Who:
     lowered = part.lower()
     if lowered in UNASSIGNED_WORDS:
         return None
-    if lowered.isascii() and lowered.isdigit():
+    if lowered.isascii() and lowered.isdigit() and len(lowered) <= MAX_ID_DIGITS:
         return int(lowered)
-    return lowered[:MAX_NAME]
+    return lowered[:MAX_NAME]  # a name (a 5,000-digit "id" matches nothing, and costs nothing)
 
 
 def _who(values: Iterable[str]) -> frozenset[Who]:

@@ -17,8 +17,6 @@ again once they leave.
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -27,6 +25,7 @@ from dataclasses import dataclass, field
 from app.rules.filters import RowFilter
 from app.rules.rows import Change, Row
 from app.stream.encoding import encode_event
+from app.stream.memory import MemoryReleaser
 
 
 class _Marker:
@@ -40,8 +39,6 @@ class _Marker:
 RESYNC = _Marker("RESYNC")
 CLOSE = _Marker("CLOSE")
 QueueItem = bytes | _Marker
-
-TRIM_DELAY_SECONDS = 1.0
 
 
 @dataclass(eq=False)
@@ -78,8 +75,7 @@ class Hub:
     stats: HubStats = field(default_factory=HubStats)
     closed: bool = False
     queued_bytes: int = 0  # over all subscribers
-    trims: int = 0
-    _trim_handle: asyncio.TimerHandle | None = None
+    memory: MemoryReleaser = field(default_factory=MemoryReleaser)
 
     @property
     def client_count(self) -> int:
@@ -212,19 +208,8 @@ class Hub:
 
     def release_memory_soon(self) -> None:
         """Give freed memory back to the system a second after the last client left (once for
-        a thousand leaving together)."""
-        if self._trim_handle is not None:
-            self._trim_handle.cancel()
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return  # no loop (a unit test): nothing to give back to
-        self._trim_handle = loop.call_later(TRIM_DELAY_SECONDS, self._trim)
-
-    def _trim(self) -> None:
-        self._trim_handle = None
-        self.trims += 1
-        _malloc_trim()
+        a thousand leaving together); see app.stream.memory."""
+        self.memory.soon()
 
 
 def _patch_for(
@@ -241,22 +226,3 @@ def _patch_for(
         return None
     data = {"seq": seq, "server_time": server_time, "upsert": upsert, "remove": remove}
     return encode_event("patch", data, event_id=seq)
-
-
-def _load_libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-    except OSError:
-        return None
-    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
-
-
-_LIBC = _load_libc()
-
-
-def _malloc_trim() -> bool:
-    """glibc's malloc_trim(0); False where there is none (musl, macOS)."""
-    if _LIBC is None:
-        return False
-    return bool(_LIBC.malloc_trim(0))

@@ -39,6 +39,8 @@ def install_security_headers(app: Quart, hsts_seconds: int) -> None:
             # Ticket data (the page, the stream, the API) and the admin pages are never kept by
             # a browser or a proxy; only the versioned static files may be cached.
             response.headers["Cache-Control"] = "no-store"
+        else:  # behind the login: the browser may keep them, a shared proxy may not
+            response.headers["Cache-Control"] = "private, max-age=86400"
         if hsts and request.scheme == "https":
             response.headers["Strict-Transport-Security"] = hsts
         return response

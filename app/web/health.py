@@ -13,6 +13,7 @@ from quart import Blueprint, Response, jsonify
 
 from app.live.state import LiveState
 from app.web.board_app import current_board
+from app.web.render import FUTURE_SKEW_SECONDS
 
 health_views = Blueprint("health", __name__)
 
@@ -32,6 +33,8 @@ def health(live: LiveState) -> tuple[bool, dict[str, Any]]:
         reason = "watcher reports an error"
     elif age is None:
         reason = "watcher has not synced yet"
+    elif -age > FUTURE_SKEW_SECONDS:
+        reason = f"the watcher's last sync is {-age:.0f} s in the future (clock?)"
     elif age > stale_after:
         reason = f"stale: last sync {age:.0f} s ago (limit {stale_after} s)"
     else:

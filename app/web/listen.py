@@ -93,6 +93,13 @@ def _host_without_port(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
+def _without_key(query: str) -> str:
+    """The query without a kiosk key: a key that came over plain HTTP is not passed on to
+    whatever host the request named (open the HTTPS link instead)."""
+    kept = [part for part in query.split("&") if part and not part.startswith("key=")]
+    return "&".join(kept)
+
+
 def https_redirect(app: ASGIFramework, bind: str) -> ASGIFramework:
     """Plain-HTTP requests (from `http_redirect_bind`) get a 308 to the same URL over HTTPS."""
     port = bind.rpartition(":")[2] if not bind.startswith(("fd://", "unix:")) else "443"
@@ -110,7 +117,7 @@ def https_redirect(app: ASGIFramework, bind: str) -> ASGIFramework:
         if not _HOST_RE.match(host):
             status = 400
         else:
-            query = scope["query_string"].decode("latin-1")
+            query = _without_key(scope["query_string"].decode("latin-1"))
             location = f"https://{host}{suffix}{scope['path']}" + (f"?{query}" if query else "")
             status = 308
         response_headers = [(b"content-length", b"0")]

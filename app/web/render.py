@@ -17,6 +17,7 @@ from app.contract.times import parse_iso_or_none
 from app.rules.categorise import SECTION_TITLES, SECTIONS
 from app.rules.sla import FR_STATES, PRIORITY_NAMES
 
+FUTURE_SKEW_SECONDS = 60  # a sync this far ahead of the server's clock is not believed
 MINUTE = 60
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
@@ -96,6 +97,8 @@ def synced_text(watcher: Mapping[str, Any] | None, now: float) -> str:
     t = last_success(watcher)
     if t is None:
         return "never synced"
+    if t - now > FUTURE_SKEW_SECONDS:
+        return "last sync in the future (clock?)"
     d = max(0.0, now - t)
     return f"last synced {math.floor(d)} s ago" if d < MINUTE else f"last synced {ago(t, now)}"
 
@@ -109,9 +112,10 @@ def malformed_text(malformed: Mapping[str, Any] | None) -> str:
 
 
 def is_stale(watcher: Mapping[str, Any] | None, now: float, stale_after_seconds: float) -> bool:
-    """True when the last successful sync is missing or older than the limit."""
+    """True when the last successful sync is missing, older than the limit, or in the future:
+    a time ahead of the server's clock cannot be trusted (it would hide a dead watcher)."""
     t = last_success(watcher)
-    return t is None or now - t > stale_after_seconds
+    return t is None or now - t > stale_after_seconds or t - now > FUTURE_SKEW_SECONDS
 
 
 def priority_class(row: Mapping[str, Any]) -> str:

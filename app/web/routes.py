@@ -113,8 +113,18 @@ async def events() -> Response:
         )
     viewer = current_viewer()
     tag = viewer.tag if viewer is not None else ""
+    live = _live()
+    cap = live.settings.max_streams_per_login
+    if viewer is not None and viewer.kind in ("kiosk", "admin") and cap > 0:
+        if sum(1 for sub in live.hub.subscribers if sub.tag == tag) >= cap:
+            return Response(
+                f"This login already has {cap} open streams.\n",
+                status=429,
+                content_type="text/plain; charset=utf-8",
+                headers={"Retry-After": "10"},
+            )
     response = Response(
-        _live().stream(view, tag),
+        live.stream(view, tag),
         content_type="text/event-stream; charset=utf-8",
         headers=STREAM_HEADERS,
     )

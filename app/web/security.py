@@ -20,14 +20,19 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import os
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlencode
 
 from quart import Quart, Response, g, request
 
-from app.credentials import NAME_RE, check_password_hash, cookie_mac, key_digest
+from app.credentials import NAME_RE, check_password_hash, key_digest
 from app.settings import Settings, SettingsError
+from app.web.kiosk_cookies import KioskCookies
 from app.web.logins import AdminLogins
 
 log = logging.getLogger("ticket_dash.access")
@@ -77,6 +82,7 @@ class AccessPolicy:
     admin_hashes: dict[str, str]
     networks: tuple[Network, ...]
     cookie_max_age: int
+    cookies: KioskCookies
 
     @classmethod
     def from_settings(cls, settings: Settings, binds: list[str] | None = None) -> AccessPolicy:
@@ -119,12 +125,15 @@ class AccessPolicy:
         if enabled and not digests and not settings.admin_users:
             where = ", ".join(binds)
             raise SettingsError(f"access control is on for {where} but no one may log in. {HOW_TO}")
+        max_age = settings.kiosk_cookie_days * 86400
+        secret = cookie_secret(settings)
         return cls(
             enabled=enabled,
             key_digests=digests,
             admin_hashes=dict(settings.admin_users),
             networks=networks,
-            cookie_max_age=settings.kiosk_cookie_days * 86400,
+            cookie_max_age=max_age,
+            cookies=KioskCookies(digests, max_age, secret, settings.legacy_kiosk_cookies),
         )
 
     # -- the checks --------------------------------------------------------------------------
@@ -147,20 +156,11 @@ class AccessPolicy:
         return found
 
     def cookie_value(self, name: str) -> str:
-        return f"{name}.{cookie_mac(name, self.key_digests[name])}"
+        return self.cookies.issue(name)
 
     def cookie_key_name(self, value: str | None) -> str | None:
         """The kiosk key a cookie was issued for, while that key is listed; else None."""
-        if not value:
-            return None
-        name, _, mac = value.partition(".")
-        digest = self.key_digests.get(name)
-        if digest is None:
-            return None  # revoked or never issued
-        good = hmac.compare_digest(
-            mac.encode("ascii", "replace"), cookie_mac(name, digest).encode()
-        )
-        return name if good else None
+        return self.cookies.check(value).name
 
     def cookie_ok(self, value: str | None) -> bool:
         return self.cookie_key_name(value) is not None
@@ -234,6 +234,7 @@ def install_access_control(
 ) -> None:
     """Check every request but `/healthz`; `policy_now()` is read per request, so a reload of
     the settings takes effect at once."""
+    warned = OncePerInterval(60.0)
 
     @app.before_request
     async def check_access() -> Response | None:
@@ -251,20 +252,12 @@ def install_access_control(
         if "key" in request.args:
             name = policy.key_name(request.args["key"])
             if name is None:
-                log.warning("kiosk link with an unknown or revoked key from %s", addr)
+                if warned.due(addr):  # once a minute per address: a guesser fills no journal
+                    log.warning("kiosk link with an unknown or revoked key from %s", addr)
                 return _forbidden("This kiosk link is not valid (revoked?). Ask for a new one.")
             log.info("kiosk key %r accepted from %s; cookie set", name, addr)
             response = Response("", status=303, headers={"Location": _url_without_key()})
-            secure = request.scheme == "https"
-            response.set_cookie(
-                COOKIE_SECURE if secure else COOKIE_PLAIN,
-                policy.cookie_value(name),
-                max_age=policy.cookie_max_age,
-                path="/",
-                secure=secure,
-                httponly=True,
-                samesite="Strict",
-            )
+            _set_kiosk_cookie(response, policy, name)
             return response
         header = request.headers.get("Authorization")
         if header:  # an admin's credentials come first: they may open what a TV's cookie may not
@@ -274,12 +267,83 @@ def install_access_control(
             if result.user is not None:
                 g.ticket_dash_viewer = Viewer("admin", result.user)
                 return None
-        cookie = request.cookies.get(COOKIE_SECURE) or request.cookies.get(COOKIE_PLAIN)
-        key_name = policy.cookie_key_name(cookie)
-        if key_name is not None:
-            g.ticket_dash_viewer = Viewer("kiosk", key_name)
+        # Over HTTPS only the __Host- cookie counts (what the prefix promises the browser).
+        name_of_cookie = COOKIE_SECURE if request.scheme == "https" else COOKIE_PLAIN
+        checked = policy.cookies.check(request.cookies.get(name_of_cookie))
+        if checked.name is not None:
+            g.ticket_dash_viewer = Viewer("kiosk", checked.name)
+            if checked.refresh:
+                g.ticket_dash_refresh_cookie = checked.name
             return None
         return _challenge("Log in, or open this board's kiosk link once on this screen.")
+
+    @app.after_request
+    async def refresh_kiosk_cookie(response: Response) -> Response:
+        name = getattr(g, "ticket_dash_refresh_cookie", None)
+        if isinstance(name, str) and name in policy_now().key_digests:
+            _set_kiosk_cookie(response, policy_now(), name)
+        return response
+
+
+def _set_kiosk_cookie(response: Response, policy: AccessPolicy, name: str) -> None:
+    secure = request.scheme == "https"
+    response.set_cookie(
+        COOKIE_SECURE if secure else COOKIE_PLAIN,
+        policy.cookie_value(name),
+        max_age=policy.cookie_max_age,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="Strict",
+    )
+
+
+def cookie_secret(settings: Settings) -> bytes | None:
+    """The board's cookie secret: the systemd credential `cookie-secret`, else the file in
+    `cookie_secret_file`; None (with a warning where it matters) when there is none."""
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    candidates = [Path(creds) / "cookie-secret"] if creds else []
+    if settings.cookie_secret_file:
+        candidates.append(Path(settings.cookie_secret_file))
+    for path in candidates:
+        try:
+            secret = path.read_bytes().strip()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise SettingsError(f"cookie secret {path}: {exc.strerror}") from None
+        if len(secret) < 16:
+            raise SettingsError(
+                f"cookie secret {path} is too short: make one with "
+                "`python -m app.credentials cookie-secret`"
+            )
+        return secret
+    if settings.access_keys:
+        log.warning(
+            "no cookie secret: a TV's cookie can be made by anyone who can read the settings "
+            "file; add one (docs/deploy.md, 'A link for each TV')"
+        )
+    return None
+
+
+class OncePerInterval:
+    """Whether to log for a key now: at most once per `seconds` per key (bounded)."""
+
+    def __init__(self, seconds: float, keys: int = 1024) -> None:
+        self.seconds = seconds
+        self.keys = keys
+        self._last: OrderedDict[str, float] = OrderedDict()
+
+    def due(self, key: str) -> bool:
+        now = time.monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last < self.seconds:
+            return False
+        self._last[key] = now
+        self._last.move_to_end(key)
+        while len(self._last) > self.keys:
+            self._last.popitem(last=False)
+        return True
 
 
 def admins_only() -> Response | None:

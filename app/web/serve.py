@@ -56,6 +56,35 @@ def run_event_loop(main: Coroutine[Any, Any, None], event_loop: str) -> None:
         runner.run(main)
 
 
+def _quieter_exceptions(
+    loop: asyncio.AbstractEventLoop,
+) -> Callable[[asyncio.AbstractEventLoop, dict[str, Any]], None]:
+    """The loop's exception handler, except that "accept() out of system resource" (a flood of
+    connections took every file descriptor; the loop retries every second by itself) is logged
+    once a minute with a count instead of a traceback per attempt, which filled the journal at
+    megabytes a second."""
+    last = [0.0, 0]  # when it was last logged, how many since
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        message = str(context.get("message", ""))
+        if "out of system resource" not in message:
+            loop.default_exception_handler(context)
+            return
+        last[1] += 1
+        now = loop.time()
+        if now - last[0] >= 60:
+            exc = context.get("exception")
+            log.error(
+                "%s (%s), %d time(s) this minute: too many connections for the open-file limit",
+                message,
+                exc,
+                last[1],
+            )
+            last[0], last[1] = now, 0
+
+    return handle
+
+
 def reload_settings(app: BoardApp, source: SettingsSource) -> None:
     """`systemctl reload`: read the settings again and take what can be taken live."""
     try:
@@ -93,6 +122,7 @@ async def serve_board(
     config = hypercorn_config(settings)
     shutdown = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quieter_exceptions(loop))
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, shutdown.set)
     tracer = AllocationTracer(settings.tracemalloc_frames)

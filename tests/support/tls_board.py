@@ -67,6 +67,8 @@ def launch_tls_board(
         "TICKET_DASH_ADMIN_USERS": json.dumps({"admin": hash_password(ADMIN_PASSWORD)}),
         "TICKET_DASH_ACCESS_LOG": str(access_log).lower(),
         "TICKET_DASH_WORKERS": str(workers),
+        # The shutdown measurements open hundreds of streams with one kiosk key: no cap here.
+        "TICKET_DASH_MAX_STREAMS_PER_LOGIN": "0",
     }
     args = ["-m", "app"]
     if cli:
