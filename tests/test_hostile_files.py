@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
+import socket
+import sys
 import threading
 import time
 
@@ -18,15 +21,16 @@ import httpx
 import pytest
 from httpx_sse import aconnect_sse
 from support.browser import chromium_page
-from support.server import serving
+from support.server import launch_board, serving
 from support.sse import EventReader
 from support.tickets import ticket_json, write_ticket
 
 from app import create_app
 from app.contract.atomic import write_json_atomic
 from app.contract.status import WatcherStatus, write_status
-from app.contract.times import utc_now_iso
+from app.contract.times import iso, utc_now_iso
 from app.live import inputs
+from app.rules.filters import RowFilter
 from app.settings import load_settings
 
 NESTED = "[" * 200_000 + "]" * 200_000  # deeper than any JSON parser's recursion limit
@@ -45,6 +49,15 @@ async def sse(url: str):
         aconnect_sse(client, "GET", url) as source,
     ):
         yield source.aiter_sse()
+
+
+async def next_event(events, timeout: float = 5.0):
+    """(kind, data) of the next event that is not a heartbeat."""
+    async with asyncio.timeout(timeout):
+        async for event in events:
+            if event.event != "heartbeat":
+                return event.event, event.json()
+    raise AssertionError("the stream ended")
 
 
 async def next_of(events, kind: str, timeout: float = 5.0):
@@ -209,3 +222,117 @@ async def test_the_page_says_stale_while_the_board_cannot_see_the_folder(folders
             tickets.mkdir()
             write_status(tickets, WatcherStatus(source="test", last_success=utc_now_iso()))
             await page.wait_for_selector("#stale-banner[hidden]", state="attached", timeout=5000)
+
+
+async def test_a_status_time_far_in_the_future_is_not_a_fresh_sync(folders):
+    """A watcher on a skewed clock, or a hand-made status file, must not hide a dead watcher."""
+    tickets, mappings = folders
+    write_ticket(tickets, 1)
+    ahead = time.time() + 3 * 3600
+    write_status(tickets, WatcherStatus(source="test", last_success=iso(ahead)))
+    settings = load_settings({"tickets_dir": tickets, "mappings_dir": mappings}, environ={})
+    app = create_app(settings)
+    async with app.test_app() as test_app:
+        await asyncio.wait_for(app.live.watching.wait(), 5)
+        await asyncio.sleep(0.05)  # the watch reports itself live right after
+        health = await test_app.test_client().get("/healthz")
+        assert health.status_code == 503
+        reason = (await health.get_json())["reason"]
+        assert reason.startswith("the watcher's last sync is 10") and reason.endswith(
+            "s in the future (clock?)"
+        )
+
+
+async def test_a_folder_of_unreadable_tickets_is_a_problem_not_an_all_clear(folders):
+    tickets, mappings = folders
+    for ident in range(1, 6):
+        (tickets / f"{ident}.json").write_text('{"id": ')  # truncated, every one
+    write_status(tickets, WatcherStatus(source="test", last_success=utc_now_iso()))
+    settings = load_settings({"tickets_dir": tickets, "mappings_dir": mappings}, environ={})
+    app = create_app(settings)
+    async with app.test_app() as test_app:
+        await asyncio.wait_for(app.live.watching.wait(), 5)
+        await asyncio.sleep(0.05)  # the watch reports itself live right after
+        health = await test_app.test_client().get("/healthz")
+        assert health.status_code == 503
+        assert (await health.get_json())["reason"] == "5 of 5 ticket files cannot be read"
+        for ident in range(1, 4):
+            write_ticket(tickets, ident)  # most are good again: no longer a problem
+        await app.live.rescan()
+        assert (await test_app.test_client().get("/healthz")).status_code == 200
+
+
+async def test_malformed_files_of_a_replaced_folder_are_forgotten(folders, tmp_path):
+    tickets, mappings = folders
+    write_ticket(tickets, 1)
+    (tickets / "2.json").write_text("{broken")
+    settings = load_settings({"tickets_dir": tickets, "mappings_dir": mappings}, environ={})
+    app = create_app(settings)
+    async with app.test_app():
+        live = app.live
+        assert live.folder.malformed.to_json()["files"] == ["2.json"]
+        os.rename(tickets, tmp_path / "old-tickets")
+        tickets.mkdir()  # a new folder (or a filesystem mounted over the old one)
+        write_ticket(tickets, 3)
+        await live.rescan()
+        assert live.folder.malformed.to_json() == {"count": 0, "files": []}
+        shown = {r["id"] for rows in live.visible_rows(RowFilter()).values() for r in rows}
+        assert shown == {3}
+
+
+def test_a_ticket_id_a_browser_cannot_hold_is_counted_not_ignored(folders, tmp_path):
+    tickets, mappings = folders
+    big = 2**53
+    (tickets / f"{big}.json").write_text(json.dumps(ticket_json(1) | {"id": big}))
+    write_ticket(tickets, 1)
+    with serving(tickets, mappings, log_dir=tmp_path / "logs") as server:
+        board = httpx.get(f"{server.url}/api/tickets", timeout=5).json()
+    assert [r["id"] for r in board["sections"]["open"]] == [1]
+    assert board["malformed"]["files"] == [f"{big}.json"]
+
+
+async def test_when_the_board_runs_out_of_file_descriptors_no_ticket_leaves_the_board(
+    folders, tmp_path
+):
+    """Connections take every file descriptor the board has: a ticket rewritten meanwhile
+    cannot be opened. It must stay on every TV as it was (not 'malformed', not removed), the
+    board must say it cannot read, and the change must arrive once descriptors are free."""
+    tickets, mappings = folders
+    for ident in range(1, 6):
+        write_ticket(tickets, ident, subject=f"ticket {ident}")
+    write_status(tickets, WatcherStatus(source="test", last_success=utc_now_iso()))
+    limit = 64
+    board = launch_board(
+        tickets,
+        mappings,
+        log_dir=tmp_path / "logs",
+        python="/usr/bin/prlimit",
+        args=[f"--nofile={limit}:{limit}", sys.executable, "-m", "app"],
+    )
+    hogs: list[socket.socket] = []
+    try:
+        board.wait_ready(30)
+        async with sse(board.url + "/events") as events:
+            await next_of(events, "snapshot")
+            for _ in range(limit):  # idle connections until the board has no descriptor left
+                hog = socket.create_connection(("127.0.0.1", board.port))
+                hogs.append(hog)
+            await asyncio.sleep(0.5)
+            write_ticket(tickets, 3, subject="rewritten while the board had no descriptor")
+            status = await next_of(events, "status", timeout=5)
+            assert status["problem"].startswith("cannot read the ticket folder right now")
+            for hog in hogs:
+                hog.close()
+            hogs.clear()
+            async with asyncio.timeout(10):
+                while True:
+                    kind, data = await next_event(events)
+                    assert not (kind == "patch" and 3 in data["remove"]), "ticket 3 was dropped"
+                    if kind == "patch" and any(r["id"] == 3 for r in data["upsert"]):
+                        assert data["upsert"][0]["subject"].startswith("rewritten")
+                        break
+        assert "malformed ticket file 3.json" not in board.output()
+    finally:
+        for hog in hogs:
+            hog.close()
+        board.stop()

@@ -27,9 +27,9 @@ from app.web.security import COOKIE_PLAIN, COOKIE_SECURE, is_loopback_bind
 PROTECTED = ["/", "/events", "/api/tickets", "/static/board.css", "/metrics"]
 
 
-async def kiosk_cookie(app, scheme: str = "http") -> tuple[str, str]:
+async def kiosk_cookie(app, scheme: str = "http", key: str = KIOSK_KEY) -> tuple[str, str]:
     client = app.test_client(use_cookies=False)
-    response = await client.get(f"/?key={KIOSK_KEY}", scope_base={**LAN, "scheme": scheme})
+    response = await client.get(f"/?key={key}", scope_base={**LAN, "scheme": scheme})
     assert response.status_code == 303
     name, _, rest = response.headers["Set-Cookie"].partition("=")
     return name, rest.partition(";")[0]
@@ -369,3 +369,39 @@ def test_sample_config_is_valid(tmp_path):
         pytest.skip("deploy/ticket-dash.toml not written yet")
     settings = load_settings({"tickets_dir": tmp_path}, environ={}, config_path=sample)
     assert settings.access_control == "auto"
+
+
+async def test_one_kiosk_key_may_hold_a_bounded_number_of_streams(tmp_path):
+    async with started(secured_settings(tmp_path, max_streams_per_login=2)) as app:
+        name, value = await kiosk_cookie(app)
+        client = app.test_client(use_cookies=False)
+        cookie = {"Cookie": f"{name}={value}"}
+        open_streams = []
+        for _ in range(2):
+            connection = client.request("/events", scope_base=LAN, headers=cookie)
+            await connection.__aenter__()
+            await connection.send_complete()
+            await asyncio.wait_for(connection.receive(), 5)  # its snapshot: it is subscribed
+            open_streams.append(connection)
+        third = await client.get("/events", scope_base=LAN, headers=cookie)
+        assert third.status_code == 429
+        assert third.headers["Retry-After"] == "10"
+        other_name, other_value = await kiosk_cookie(app, key=OTHER_KEY)
+        other = {"Cookie": f"{other_name}={other_value}"}
+        async with client.request("/events", scope_base=LAN, headers=other) as connection:
+            await connection.send_complete()
+            assert b"snapshot" in await asyncio.wait_for(connection.receive(), 5)
+            await connection.disconnect()
+        for connection in open_streams:
+            await connection.disconnect()
+
+
+async def test_a_wrong_kiosk_link_is_logged_once_a_minute_per_address(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, "ticket_dash.access")
+    async with started(secured_settings(tmp_path)) as app:
+        client = app.test_client(use_cookies=False)
+        for _ in range(5):
+            wrong = await client.get("/?key=not-a-key", scope_base=LAN)
+            assert wrong.status_code == 403
+    lines = [r for r in caplog.records if "unknown or revoked key" in r.getMessage()]
+    assert len(lines) == 1
