@@ -19,6 +19,7 @@ import asyncio
 import base64
 import multiprocessing
 import os
+import random
 import socket
 import time
 from pathlib import Path
@@ -166,13 +167,12 @@ def stalled_memory(server, tickets: Path) -> tuple[float, float]:
         socks.append(sock)
     time.sleep(1.0)
     peak = base
-    import random
 
-    from common import ticket_data
+    from support.tickets import realistic_ticket
 
     rng = random.Random(3)
     for n in range(300):
-        data = ticket_data(1 + n % 20, rng, time.time(), subject=f"{n} " + "x" * 60_000)
+        data = realistic_ticket(1 + n % 20, rng, time.time(), subject=f"{n} " + "x" * 60_000)
         data["responder_id"] = None
         data["status"] = 2
         rewrite(tickets, data)

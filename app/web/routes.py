@@ -52,7 +52,8 @@ async def page() -> Response:
     view = _filter(strict=False)
     wall, _ = WallOptions.from_args(request.args.getlist)
     query = request.query_string.decode("latin-1")
-    key = (view, query, live.seq, live.status_seq, live.asset_version)
+    key = (view, query)
+    version = (live.seq, live.status_seq, live.asset_version)
 
     async def render() -> str:
         snap = live.snapshot(view)
@@ -77,7 +78,7 @@ async def page() -> Response:
         # request, session; their API differs between Quart releases) are not needed.
         return await asyncio.to_thread(template.render, context)
 
-    html = await board.page_cache.get(key, render)
+    html = await board.page_cache.get(key, version, render)
     return Response(html, content_type="text/html; charset=utf-8")
 
 
