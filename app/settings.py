@@ -15,6 +15,7 @@ import os
 import tomllib
 import types
 import typing
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,6 +179,20 @@ class Settings:
     )
     excluded_statuses: list[int] = _setting(
         [4, 5], "Status ids that leave the board (archived): Resolved and Closed by default."
+    )
+    timezone: str = _setting(
+        "",
+        "IANA time zone (e.g. `Europe/Berlin`) whose midnight starts the board's \"today\"; empty: the machine's zone.",
+    )
+    state_dir: str = _setting(
+        "",
+        "Folder for the board's own state (the last hours' trend, `trend.sqlite3`); systemd's `StateDirectory=` sets it. Empty: no trend is kept across restarts.",
+    )
+    trend_sample_minutes: int = _setting(
+        15, "How often the board samples its sections for the trend (one point per sample)."
+    )
+    trend_retention_days: int = _setting(
+        8, "Days of trend samples kept in `state_dir`; older ones are deleted."
     )
     archive_retention_days: int = _setting(
         90,
@@ -398,6 +413,20 @@ def _validate(s: Settings) -> None:
     if s.fr_critical_hours > s.fr_warning_hours:
         raise SettingsError(
             "setting 'fr_critical_hours' must not be larger than 'fr_warning_hours'"
+        )
+    if s.timezone:
+        try:
+            zoneinfo.ZoneInfo(s.timezone)
+        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+            raise SettingsError(
+                f"setting 'timezone': {s.timezone[:60]!r} is not an IANA time zone name "
+                "(e.g. Europe/Berlin, America/New_York, UTC)"
+            ) from None
+    if not 1 <= s.trend_sample_minutes <= 1440:
+        raise SettingsError("setting 'trend_sample_minutes' must be between 1 and 1440")
+    if s.trend_retention_days < 2:
+        raise SettingsError(
+            "setting 'trend_retention_days' must be at least 2 (yesterday is compared)"
         )
     if s.event_loop not in ("uvloop", "asyncio"):
         raise SettingsError("setting 'event_loop' must be uvloop or asyncio")

@@ -41,6 +41,11 @@ class Ticket:
     first_responded_at: float | None
     agent_responded_at: float | None
     requester_responded_at: float | None
+    # For today's numbers (app.rules.today): when the ticket was resolved or closed, and whether
+    # it was deleted or marked spam (such a ticket counts nowhere).
+    resolved_at: float | None = None
+    closed_at: float | None = None
+    discarded: bool = False
 
 
 def _time(data: dict[str, Any], key: str, name: str) -> float | None:
@@ -126,6 +131,9 @@ def ticket_from_json(data: Any) -> Ticket:
         requester_responded_at=_time(
             stats, "requester_responded_at", "stats.requester_responded_at"
         ),
+        resolved_at=_time(stats, "resolved_at", "stats.resolved_at"),
+        closed_at=_time(stats, "closed_at", "stats.closed_at"),
+        discarded=data.get("deleted") is True or data.get("spam") is True,
     )
 
 

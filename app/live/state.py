@@ -23,6 +23,7 @@ from app.live.board import Board
 from app.live.folder import TicketFolder, read_ticket_files
 from app.live.inputs import InputBatch, InputReads, malformed_name, read_inputs
 from app.live.reader import BlockingReader
+from app.live.summary_feed import SummaryFeed
 from app.live.watch import watch_folders
 from app.rules.categorise import SECTIONS, SectionRules
 from app.rules.filters import RowFilter
@@ -77,6 +78,7 @@ class LiveState:
         self._retry_handle: asyncio.TimerHandle | None = None
         self.read_problem: str | None = None  # set while reads are refused (see apply_reads)
         self.started = asyncio.Event()  # set once the background tasks run
+        self.summary = SummaryFeed(settings, self.tickets_dir, lambda: self.names, clock)
 
     # -- life cycle ------------------------------------------------------------------------
     def load(self) -> None:
@@ -89,6 +91,7 @@ class LiveState:
         self.names = Names()
         self.board = Board(self._row_context())
         self.snapshots.clear()
+        self.summary.reset()
         batch = InputBatch.everything()
         batch.scan = False
         reads = read_inputs(
@@ -112,6 +115,9 @@ class LiveState:
             ticket, _ = self.folder.record(files)
             if ticket is not None:
                 self.board.put(ticket, now)
+                self.summary.ticket_put(ticket)
+        self.summary.rows_reset(list(self.board.rows.values()))
+        self.summary.load()
         self.loaded = True
         counts = self.board.counts()
         log.info(
@@ -133,6 +139,7 @@ class LiveState:
             asyncio.create_task(self._rescan_task(), name="ticket-dash-rescan"),
             asyncio.create_task(self._clock_task(), name="ticket-dash-clock"),
             asyncio.create_task(self._heartbeat_task(), name="ticket-dash-heartbeats"),
+            asyncio.create_task(self.summary.run(self.hub, self._stop), name="ticket-dash-summary"),
         ]
         self.started.set()
 
@@ -148,6 +155,7 @@ class LiveState:
                 await task
         self._tasks = []
         self.reader.close()
+        self.summary.close()
         self.watch_problem = "stopped"
 
     @property
@@ -207,6 +215,7 @@ class LiveState:
             "stale_after_seconds": self.settings.stale_after_seconds,
             "view": view.to_json(),
             "version": self.asset_version,
+            "summary": self.summary.for_view(view),
         }
 
     def status(self) -> dict[str, Any]:
@@ -310,12 +319,17 @@ class LiveState:
                 self._retry.discard(ident)
                 ticket, bad = self.folder.record(files)
                 news |= bad
+                if ticket is not None:
+                    self.summary.ticket_put(ticket)
+                elif ident in self.board.tickets:
+                    self.summary.ticket_dropped(ident)
                 change = self.board.put(ticket, now) if ticket else self.board.drop(ident)
                 if change is not None:
                     changes.append(change)
             names_changed, status_news = self._apply_names_and_status(reads)
             news |= status_news
             if names_changed:
+                self.summary.names_changed()
                 changes.extend(self.board.refresh_all(now, self._row_context()))
             failures += [o.failed for o in reads.mappings.values() if o.failed is not None]
             if reads.status is not None and reads.status.failed is not None:
@@ -389,6 +403,7 @@ class LiveState:
         self.hub.publish_all(lambda: encode_event("status", self.status()))
 
     def publish(self, changes: list[Change], now: float) -> None:
+        self.summary.rows_changed(changes)
         if changes:
             self.seq += 1
             self.hub.publish_changes(changes, self.seq, now)
@@ -435,6 +450,7 @@ class LiveState:
                 return
             try:
                 await self.rescan()
+                await self.summary.scan_archive()
             except Exception:
                 log.exception("rescan failed; trying again next time")
 

@@ -143,6 +143,20 @@ class Hub:
             self._offer(sub, payload)
         self._enforce_total()
 
+    def publish_by_view(self, make_payload: Callable[[RowFilter], bytes | None]) -> None:
+        """Send each view's own event (e.g. its summary) to the clients with that view:
+        encoded once per view; None sends nothing to that view."""
+        encoded: dict[RowFilter, bytes | None] = {}
+        for sub in list(self.subscribers):
+            if sub.resync_pending or sub.closing:
+                continue
+            if sub.view not in encoded:
+                encoded[sub.view] = make_payload(sub.view)
+            payload = encoded[sub.view]
+            if payload is not None:
+                self._offer(sub, payload)
+        self._enforce_total()
+
     def beat(self, make_payload: Callable[[], bytes], idle_seconds: float) -> int:
         """A heartbeat for every client that was sent nothing for `idle_seconds`: one encoded
         event shared by all of them, and no timer per client. Returns how many got it."""

@@ -19,6 +19,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from app.live.state import LiveState
+from app.rules.filters import RowFilter
 from app.web.worker_metrics import WorkerMetrics, multiprocess
 
 
@@ -53,6 +54,28 @@ class BoardCollector(Collector):
             value=math.nan if age is None else age,
         )
         yield from _watcher_metrics(live)
+        yield from _summary_metrics(live)
+
+
+def _summary_metrics(live: LiveState) -> Iterator[Metric]:
+    summary = live.summary.for_view(RowFilter())
+    today = GaugeMetricFamily(
+        "ticket_dash_today",
+        "Today's numbers (the board's time zone): created, resolved, fr_breached, "
+        "resolution_breached, median_first_response_seconds (NaN: none yet).",
+        labels=["measure"],
+    )
+    for measure, value in summary["today"].items():
+        today.add_metric([measure], math.nan if value is None else value)
+    yield today
+    now = GaugeMetricFamily(
+        "ticket_dash_now",
+        "The board now: tickets per section, per SLA state, and unassigned.",
+        labels=["measure"],
+    )
+    for measure, value in summary["now"].items():
+        now.add_metric([measure], value)
+    yield now
 
 
 API_COUNTERS = (

@@ -87,6 +87,12 @@ async def tickets_json() -> Response:
     return jsonify(_live().snapshot(_filter()))
 
 
+@board_views.get("/api/summary")
+async def summary_json() -> Response:
+    """Today's numbers, the board now and the last 24 hours, for this view (docs/stream.md)."""
+    return jsonify(_live().summary.for_view(_filter()))
+
+
 @board_views.get("/api/view")
 async def view_check() -> Response:
     """What the page's banner says: the query's values the board does not know (may be [])."""

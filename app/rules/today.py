@@ -1,0 +1,245 @@
+"""Today's numbers: created, resolved, breached, and how fast the first response came.
+
+The definitions (issue #11; docs/stream.md's `summary` event), over active and archived tickets
+alike; a ticket deleted or marked spam counts nowhere:
+
+- `created`: created_at today;
+- `resolved`: status Resolved or Closed (4, 5) and resolved today (stats.resolved_at, else
+  stats.closed_at, else updated_at);
+- `fr_breached`: fr_due_by fell today, up to now, and the first response is missing or came
+  after it;
+- `resolution_breached`: due_by fell today, up to now, and the ticket was not resolved by then;
+- `median_first_response_seconds`: first_responded_at − created_at, over tickets first-responded
+  today (None if none).
+
+Each ticket is reduced to the moments it counts at (`DayFacts`): whether a breach happened is
+known from the ticket alone, only *when* it counts depends on the clock. The moments are kept in
+sorted lists per (group, agent), so a day's numbers are a few binary searches however many
+tickets there are, one ticket changing is a few list inserts, and a filter by group or agent
+sums the lists of the (group, agent) pairs it matches.
+"""
+
+from __future__ import annotations
+
+import bisect
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.contract.ticket import Ticket
+
+RESOLVED_STATUSES = frozenset({4, 5})  # Freshservice's built-in Resolved and Closed
+
+Owner = tuple[int | None, int | None]  # (group_id, agent_id)
+
+TODAY_FIELDS = (
+    "created",
+    "resolved",
+    "fr_breached",
+    "resolution_breached",
+    "median_first_response_seconds",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DayFacts:
+    """The moments one ticket counts at, and whose it is."""
+
+    owner: Owner
+    created_at: float
+    resolved_at: float | None  # None: not resolved
+    fr_breach_at: float | None  # fr_due_by, when the first response missed it
+    resolution_breach_at: float | None  # due_by, when resolution missed it
+    first_responded_at: float | None
+    first_response_seconds: float | None
+
+
+def resolved_time(ticket: Ticket) -> float | None:
+    """When a Resolved/Closed ticket was resolved; None for any other status."""
+    if ticket.status not in RESOLVED_STATUSES:
+        return None
+    for moment in (ticket.resolved_at, ticket.closed_at):
+        if moment is not None:
+            return moment
+    return ticket.updated_at
+
+
+def day_facts(ticket: Ticket) -> DayFacts | None:
+    """None for a ticket that counts nowhere (deleted or spam)."""
+    if ticket.discarded:
+        return None
+    resolved = resolved_time(ticket)
+    responded = ticket.first_responded_at
+    fr_due, due = ticket.fr_due_by, ticket.due_by
+    return DayFacts(
+        owner=(ticket.group_id, ticket.responder_id),
+        created_at=ticket.created_at,
+        resolved_at=resolved,
+        fr_breach_at=fr_due
+        if fr_due is not None and (responded is None or responded > fr_due)
+        else None,
+        resolution_breach_at=due
+        if due is not None and (resolved is None or resolved > due)
+        else None,
+        first_responded_at=responded,
+        first_response_seconds=None
+        if responded is None
+        else max(0.0, responded - ticket.created_at),
+    )
+
+
+def _count(moments: list[float], start: float, cut: float) -> int:
+    """How many moments lie in [start, cut]."""
+    return bisect.bisect_right(moments, cut) - bisect.bisect_left(moments, start)
+
+
+def _remove(sorted_list: list[Any], item: Any) -> None:
+    i = bisect.bisect_left(sorted_list, item)
+    if i < len(sorted_list) and sorted_list[i] == item:
+        del sorted_list[i]
+
+
+@dataclass
+class Moments:
+    """Sorted moments of one owner's tickets (or of all tickets)."""
+
+    created: list[float] = field(default_factory=list)
+    resolved: list[float] = field(default_factory=list)
+    fr_breached: list[float] = field(default_factory=list)
+    resolution_breached: list[float] = field(default_factory=list)
+    responded: list[tuple[float, float]] = field(default_factory=list)  # (when, seconds taken)
+
+    def add(self, facts: DayFacts) -> None:
+        bisect.insort(self.created, facts.created_at)
+        for moments, moment in self._optional(facts):
+            if moment is not None:
+                bisect.insort(moments, moment)
+        if facts.first_responded_at is not None and facts.first_response_seconds is not None:
+            bisect.insort(self.responded, (facts.first_responded_at, facts.first_response_seconds))
+
+    def remove(self, facts: DayFacts) -> None:
+        _remove(self.created, facts.created_at)
+        for moments, moment in self._optional(facts):
+            if moment is not None:
+                _remove(moments, moment)
+        if facts.first_responded_at is not None and facts.first_response_seconds is not None:
+            _remove(self.responded, (facts.first_responded_at, facts.first_response_seconds))
+
+    def _optional(self, facts: DayFacts) -> list[tuple[list[float], float | None]]:
+        return [
+            (self.resolved, facts.resolved_at),
+            (self.fr_breached, facts.fr_breach_at),
+            (self.resolution_breached, facts.resolution_breach_at),
+        ]
+
+    def __bool__(self) -> bool:
+        return bool(self.created)
+
+    def next_after(self, moment: float) -> float | None:
+        """The first moment after `moment` at which any count can change."""
+        found: float | None = None
+        for moments in (self.created, self.resolved, self.fr_breached, self.resolution_breached):
+            i = bisect.bisect_right(moments, moment)
+            if i < len(moments) and (found is None or moments[i] < found):
+                found = moments[i]
+        i = bisect.bisect_right(self.responded, (moment, float("inf")))
+        if i < len(self.responded) and (found is None or self.responded[i][0] < found):
+            found = self.responded[i][0]
+        return found
+
+
+def day_numbers(moments: Iterable[Moments], start: float, cut: float) -> dict[str, Any]:
+    """The day's numbers counted over [start, cut] (cut: now, or the same time another day)."""
+    created = resolved = fr_breached = resolution_breached = 0
+    taken: list[float] = []
+    for m in moments:
+        created += _count(m.created, start, cut)
+        resolved += _count(m.resolved, start, cut)
+        fr_breached += _count(m.fr_breached, start, cut)
+        resolution_breached += _count(m.resolution_breached, start, cut)
+        lo = bisect.bisect_left(m.responded, (start, -1.0))
+        hi = bisect.bisect_right(m.responded, (cut, float("inf")))
+        taken += [seconds for _, seconds in m.responded[lo:hi]]
+    return {
+        "created": created,
+        "resolved": resolved,
+        "fr_breached": fr_breached,
+        "resolution_breached": resolution_breached,
+        "median_first_response_seconds": round(statistics.median(taken), 1) if taken else None,
+    }
+
+
+class DayIndex:
+    """Every ticket's `DayFacts`, active tickets over archived ones, by owner.
+
+    A ticket is active (a file in tickets/) or archived (tickets/archive/<day>/); a reopened
+    ticket can be both for a while, and then its active file is what counts. Of several archived
+    copies, the one in the latest day folder counts.
+    """
+
+    def __init__(self) -> None:
+        self.by_owner: dict[Owner, Moments] = {}
+        self.all = Moments()
+        self._active: dict[int, DayFacts | None] = {}
+        self._archived: dict[int, tuple[str, DayFacts | None]] = {}
+        self._counted: dict[int, DayFacts] = {}
+        self.version = 0  # changes whenever a count may have changed
+
+    def __len__(self) -> int:
+        return len(self._counted)
+
+    def put_active(self, ident: int, facts: DayFacts | None) -> None:
+        self._active[ident] = facts
+        self._recount(ident)
+
+    def drop_active(self, ident: int) -> None:
+        if self._active.pop(ident, None) is not None or ident in self._counted:
+            self._recount(ident)
+
+    def put_archived(self, ident: int, day: str, facts: DayFacts | None) -> None:
+        held = self._archived.get(ident)
+        if held is not None and held[0] > day:
+            return  # a later archived copy counts
+        self._archived[ident] = (day, facts)
+        self._recount(ident)
+
+    def drop_archived(self, ident: int, day: str) -> None:
+        held = self._archived.get(ident)
+        if held is not None and held[0] == day:
+            del self._archived[ident]
+            self._recount(ident)
+
+    def _recount(self, ident: int) -> None:
+        if ident in self._active:
+            facts = self._active[ident]
+        else:
+            held = self._archived.get(ident)
+            facts = held[1] if held is not None else None
+        old = self._counted.get(ident)
+        if old == facts:
+            return
+        if old is not None:
+            self.all.remove(old)
+            owned = self.by_owner[old.owner]
+            owned.remove(old)
+            if not owned:
+                del self.by_owner[old.owner]
+        if facts is None:
+            self._counted.pop(ident, None)
+        else:
+            self._counted[ident] = facts
+            self.all.add(facts)
+            self.by_owner.setdefault(facts.owner, Moments()).add(facts)
+        self.version += 1
+
+    def numbers(
+        self, start: float, cut: float, owners: Callable[[Owner], bool] | None = None
+    ) -> dict[str, Any]:
+        """The numbers over [start, cut], of every ticket or of the owners `owners` accepts."""
+        if owners is None:
+            return day_numbers([self.all], start, cut)
+        return day_numbers([m for owner, m in self.by_owner.items() if owners(owner)], start, cut)
+
+    def next_change_after(self, moment: float) -> float | None:
+        return self.all.next_after(moment)

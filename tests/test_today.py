@@ -1,0 +1,207 @@
+"""Today's numbers against their definitions (app/rules/today.py), at the day's edges."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from app.contract.ticket import ticket_from_json
+from app.rules.day import Day, zone_named
+from app.rules.today import DayIndex, day_facts
+
+BERLIN = zone_named("Europe/Berlin")
+KIRITIMATI = zone_named("Pacific/Kiritimati")  # UTC+14
+
+
+def at(text: str, zone: Any = BERLIN) -> float:
+    """Unix seconds of a local wall-clock time."""
+    return datetime.fromisoformat(text).replace(tzinfo=zone).timestamp()
+
+
+def iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment).astimezone().isoformat()
+
+
+def ticket(ident: int, created: float, **fields: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": ident,
+        "subject": f"ticket {ident}",
+        "status": 2,
+        "priority": 2,
+        "created_at": iso(created),
+        "updated_at": iso(created),
+        "stats": {},
+    }
+    for key in ("due_by", "fr_due_by"):
+        if key in fields:
+            data[key] = iso(fields.pop(key))
+    for key in ("first_responded_at", "resolved_at", "closed_at"):
+        if key in fields:
+            data["stats"][key] = iso(fields.pop(key))
+    if "updated" in fields:
+        data["updated_at"] = iso(fields.pop("updated"))
+    data.update(fields)
+    return data
+
+
+def numbers(
+    active: list[dict[str, Any]],
+    now: float,
+    zone: Any = BERLIN,
+    archived: list[tuple[str, dict[str, Any]]] = (),  # type: ignore[assignment]
+) -> dict[str, Any]:
+    index = DayIndex()
+    for data in active:
+        index.put_active(data["id"], day_facts(ticket_from_json(data)))
+    for day, data in archived:
+        index.put_archived(data["id"], day, day_facts(ticket_from_json(data)))
+    today = Day.of(now, zone)
+    return index.numbers(today.start, now)
+
+
+def test_a_ticket_created_at_235959_is_yesterdays_and_one_at_midnight_is_todays() -> None:
+    late = ticket(1, at("2026-12-05T23:59:59"))
+    early = ticket(2, at("2026-12-06T00:00:00"))
+    assert numbers([late, early], at("2026-12-06T00:00:00"))["created"] == 1
+    assert numbers([late, early], at("2026-12-05T23:59:59"))["created"] == 1
+    assert numbers([late], at("2026-12-06T00:00:00"))["created"] == 0
+
+
+def test_the_day_is_the_boards_zone_even_fourteen_hours_from_utc() -> None:
+    # 09:30 UTC on 2026-12-05 is already 23:30 on the 5th in Kiritimati; 10:30 UTC is the 6th.
+    before = ticket(1, at("2026-12-05T23:30:00", KIRITIMATI))
+    after = ticket(2, at("2026-12-06T00:30:00", KIRITIMATI))
+    now = at("2026-12-06T12:00:00", KIRITIMATI)
+    assert numbers([before, after], now, KIRITIMATI)["created"] == 1
+    assert Day.of(now, KIRITIMATI).date.isoformat() == "2026-12-06"
+    assert Day.of(now, zone_named("UTC")).date.isoformat() == "2026-12-05"
+
+
+@pytest.mark.parametrize(
+    ("day", "hours"), [("2026-03-29", 23), ("2026-10-25", 25), ("2026-12-06", 24)]
+)
+def test_a_dst_change_day_is_23_or_25_hours_long(day: str, hours: int) -> None:
+    today = Day.of(at(f"{day}T12:00:00"), BERLIN)
+    assert (today.end - today.start) / 3600 == hours
+    # a ticket at 23:30 local on that day still counts that day
+    late = ticket(1, at(f"{day}T23:30:00"))
+    assert numbers([late], at(f"{day}T23:45:00"))["created"] == 1
+
+
+def test_resolved_counts_on_the_day_it_was_resolved_also_after_a_watcher_outage() -> None:
+    now = at("2026-12-06T10:00:00")
+    # resolved yesterday evening, noticed and archived this morning (in today's folder)
+    yesterday = ticket(
+        1, at("2026-12-05T09:00:00"), status=4, resolved_at=at("2026-12-05T18:00:00")
+    )
+    # resolved this morning
+    today = ticket(2, at("2026-12-05T09:00:00"), status=5, closed_at=at("2026-12-06T08:00:00"))
+    # resolved, no stats: updated_at says when
+    bare = ticket(3, at("2026-12-05T09:00:00"), status=4, updated=at("2026-12-06T09:00:00"))
+    got = numbers(
+        [], now, archived=[("2026-12-06", yesterday), ("2026-12-06", today), ("2026-12-06", bare)]
+    )
+    assert got["resolved"] == 2
+    index = DayIndex()
+    index.put_archived(1, "2026-12-06", day_facts(ticket_from_json(yesterday)))
+    before = Day.of(now, BERLIN).before(BERLIN)
+    assert index.numbers(before.start, before.end - 1)["resolved"] == 1
+
+
+def test_deleted_and_spam_tickets_count_nowhere() -> None:
+    now = at("2026-12-06T10:00:00")
+    created = at("2026-12-06T08:00:00")
+    tickets = [
+        ticket(1, created, deleted=True, fr_due_by=at("2026-12-06T09:00:00")),
+        ticket(2, created, spam=True, status=4, resolved_at=at("2026-12-06T09:00:00")),
+        ticket(3, created),
+    ]
+    got = numbers([], now, archived=[("2026-12-06", t) for t in tickets])
+    assert got == {
+        "created": 1,
+        "resolved": 0,
+        "fr_breached": 0,
+        "resolution_breached": 0,
+        "median_first_response_seconds": None,
+    }
+
+
+def test_a_service_request_breaches_first_response_on_its_own_fr_due_by() -> None:
+    created = at("2026-12-06T08:00:00")
+    sr = ticket(
+        1,
+        created,
+        type="Service Request",
+        fr_due_by=at("2026-12-06T09:00:00"),
+        due_by=at("2026-12-08T08:00:00"),
+    )
+    assert numbers([sr], at("2026-12-06T08:59:59"))["fr_breached"] == 0
+    assert numbers([sr], at("2026-12-06T09:00:00"))["fr_breached"] == 1  # fell, up to now
+    answered_late = {**sr, "stats": {"first_responded_at": iso(at("2026-12-06T09:30:00"))}}
+    got = numbers([answered_late], at("2026-12-06T10:00:00"))
+    assert got["fr_breached"] == 1
+    assert got["resolution_breached"] == 0  # due_by is two days away
+    assert got["median_first_response_seconds"] == 5400.0
+
+
+def test_a_first_response_exactly_at_the_deadline_is_in_time() -> None:
+    due = at("2026-12-06T09:00:00")
+    on_time = ticket(1, at("2026-12-06T08:00:00"), fr_due_by=due, first_responded_at=due)
+    assert numbers([on_time], at("2026-12-06T10:00:00"))["fr_breached"] == 0
+
+
+def test_resolution_breach_counts_when_due_by_falls_today_unresolved_or_resolved_late() -> None:
+    due = at("2026-12-06T09:00:00")
+    created = at("2026-12-04T09:00:00")
+    open_ticket = ticket(1, created, due_by=due)
+    late = ticket(2, created, due_by=due, status=4, resolved_at=at("2026-12-06T09:10:00"))
+    in_time = ticket(3, created, due_by=due, status=4, resolved_at=at("2026-12-06T08:50:00"))
+    yesterday_due = ticket(4, created, due_by=at("2026-12-05T09:00:00"))
+    got = numbers(
+        [open_ticket, yesterday_due],
+        at("2026-12-06T12:00:00"),
+        archived=[("2026-12-06", late), ("2026-12-06", in_time)],
+    )
+    assert got["resolution_breached"] == 2
+    assert got["resolved"] == 2
+    # before 09:00 nothing has fallen yet
+    assert numbers([open_ticket], at("2026-12-06T08:59:00"))["resolution_breached"] == 0
+
+
+def test_median_first_response_is_over_tickets_first_responded_today() -> None:
+    created = at("2026-12-06T08:00:00")
+    tickets = [
+        ticket(i, created, first_responded_at=created + minutes * 60)
+        for i, minutes in enumerate((10, 20, 90), start=1)
+    ]
+    yesterday = ticket(9, at("2026-12-05T08:00:00"), first_responded_at=at("2026-12-05T20:00:00"))
+    got = numbers([*tickets, yesterday], at("2026-12-06T12:00:00"))
+    assert got["median_first_response_seconds"] == 1200.0
+
+
+def test_an_active_file_wins_over_its_archived_copy_and_the_latest_archive_day_wins() -> None:
+    now = at("2026-12-06T12:00:00")
+    resolved = ticket(1, at("2026-12-06T08:00:00"), status=4, resolved_at=at("2026-12-06T09:00:00"))
+    reopened = ticket(1, at("2026-12-06T08:00:00"))
+    index = DayIndex()
+    today = Day.of(now, BERLIN)
+    index.put_archived(1, "2026-12-06", day_facts(ticket_from_json(resolved)))
+    assert index.numbers(today.start, now)["resolved"] == 1
+    index.put_active(1, day_facts(ticket_from_json(reopened)))
+    assert index.numbers(today.start, now)["resolved"] == 0
+    index.drop_active(1)
+    assert index.numbers(today.start, now)["resolved"] == 1
+    index.put_archived(1, "2026-12-05", day_facts(ticket_from_json(reopened)))  # older: ignored
+    assert index.numbers(today.start, now)["resolved"] == 1
+    assert len(index) == 1
+
+
+def test_the_next_change_is_the_next_due_time_to_fall() -> None:
+    index = DayIndex()
+    due = at("2026-12-06T15:00:00")
+    data = ticket(1, at("2026-12-06T08:00:00"), fr_due_by=due)
+    index.put_active(1, day_facts(ticket_from_json(data)))
+    assert index.next_change_after(at("2026-12-06T12:00:00")) == due
+    assert index.next_change_after(due) is None
