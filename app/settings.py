@@ -78,8 +78,14 @@ class Settings:
     )
 
     # --- SLA ----------------------------------------------------------------------------------
-    fr_warning_hours: float = _setting(12.0, "First response due in less than this: Warning.")
-    fr_critical_hours: float = _setting(4.0, "First response due in less than this: Critical.")
+    fr_warning_hours: float = _setting(
+        12.0,
+        "Next deadline (first response or resolution) due in less than this: Warning. The name predates resolution deadlines.",
+    )
+    fr_critical_hours: float = _setting(
+        4.0,
+        "Next deadline (first response or resolution) due in less than this: Critical. The name predates resolution deadlines.",
+    )
     update_sla_minutes: dict[str, int] = _setting(
         {"urgent": 30, "high": 2880, "medium": 4320, "low": 5760},
         "Minutes without an update, by priority, before a ticket is 'update overdue' (moves to Waiting on Agent).",

@@ -26,11 +26,13 @@
     return typeof v === "number" && isFinite(v);
   }
 
+  // The SLA cell: the next unmet deadline, else update overdue, else No SLA (as render.py).
   function countdown(row, now) {
-    if (isNum(row.fr_due)) {
-      var left = row.fr_due - now;
-      if (left < 0) return "Overdue by " + duration(-left); // says more than "update overdue" would
-      var text = "FR due in " + duration(left);
+    if (isNum(row.sla_due)) {
+      var fr = row.sla_kind === "fr";
+      var left = row.sla_due - now;
+      if (left < 0) return (fr ? "FR overdue" : "Overdue") + " by " + duration(-left); // says more than "update overdue" would
+      var text = (fr ? "FR due" : "Due") + " in " + duration(left);
       return row.update_overdue ? text + " · update overdue" : text;
     }
     if (row.update_overdue) {
@@ -38,7 +40,7 @@
         ? "Update overdue by " + duration(now - row.update_due)
         : "Update overdue";
     }
-    return row.sla === "responded" ? "Responded" : "No SLA";
+    return "No SLA";
   }
 
   function ago(t, now) {

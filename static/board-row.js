@@ -6,7 +6,7 @@
 
   var F = window.TicketDashFormat;
   var PRIORITY_CLASSES = { 1: "low", 2: "medium", 3: "high", 4: "urgent" };
-  var SLA_STATES = ["overdue", "critical", "warning", "normal", "responded", "none"];
+  var SLA_STATES = ["overdue", "critical", "warning", "normal", "none"];
   var CELLS = ["id", "subject", "requester", "agent", "group", "priority", "status", "sla", "updated"];
 
   function setText(el, text) {
@@ -99,7 +99,8 @@
 
     var sla = cell(tr, "sla");
     sla.dataset.sla = row.sla || "none";
-    sla.dataset.frDue = numAttr(row.fr_due);
+    sla.dataset.slaKind = row.sla_kind || "";
+    sla.dataset.slaDue = numAttr(row.sla_due);
     sla.dataset.updateDue = numAttr(row.update_due);
     sla.dataset.updateOverdue = row.update_overdue ? "1" : "";
     setText(sla, F.countdown(row, now));
@@ -121,7 +122,8 @@
         F.countdown(
           {
             sla: sla.dataset.sla,
-            fr_due: numData(sla.dataset.frDue),
+            sla_kind: sla.dataset.slaKind || null,
+            sla_due: numData(sla.dataset.slaDue),
             update_due: numData(sla.dataset.updateDue),
             update_overdue: sla.dataset.updateOverdue === "1",
           },

@@ -5,8 +5,9 @@
 // while the page watches (wall-sound.js). prefers-reduced-motion: the ring stands still.
 //
 // "New" is read from the row, so a reloaded page marks the same rows: created less than MARK_S ago
-// with priority Urgent; first response or update overdue for less than MARK_S. Raised to Urgent
-// while the page watched (the row has no time for that) is remembered here.
+// with priority Urgent; its next deadline (first response or resolution) or its update SLA passed
+// less than MARK_S ago. Raised to Urgent while the page watched (the row has no time for that) is
+// remembered here.
 (function () {
   "use strict";
 
@@ -34,7 +35,7 @@
       here = null;
     }
     var breach =
-      (row.sla === "overdue" && recent(row.fr_due, now)) ||
+      (row.sla === "overdue" && recent(row.sla_due, now)) ||
       (row.update_overdue && recent(row.update_due, now)) ||
       (here && here.kind === "breach");
     if (breach) return "breach";

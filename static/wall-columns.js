@@ -62,10 +62,10 @@
     return parseFloat(st.paddingLeft) + parseFloat(st.paddingRight) + parseFloat(st.borderLeftWidth || 0);
   }
 
-  // board.css: overdue, and update overdue without a first-response countdown, are 800.
+  // board.css: overdue, and update overdue without a deadline to count down to, are 800.
   function isHeavy(tr) {
     var c = tr.classList;
-    return c.contains("sla-overdue") || (c.contains("update-overdue") && (c.contains("sla-responded") || c.contains("sla-none")));
+    return c.contains("sla-overdue") || (c.contains("update-overdue") && c.contains("sla-none"));
   }
 
   // The widest content of each column, in px, with its cell's padding.

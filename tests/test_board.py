@@ -84,7 +84,8 @@ def test_clock_wakes_exactly_at_the_next_threshold_and_changes_the_state():
 
 def test_update_sla_breach_moves_the_row_on_the_clock_alone():
     board = new_board()
-    board.put(t(1, priority=4, updated_at=NOW, stats={"first_responded_at": NOW}), NOW)
+    answered = {"first_responded_at": NOW}
+    board.put(t(1, priority=4, updated_at=NOW, due_by=None, stats=answered), NOW)
     (change,) = board.tick(NOW + 30 * MINUTE + 1)
     assert change.new["section"] == "waiting"
     assert change.new["update_overdue"] is True
@@ -96,3 +97,17 @@ def test_a_changed_ticket_replaces_its_pending_crossing():
     board.put(t(1, fr_due_by=NOW + 4 * HOUR + 10), NOW)
     board.put(t(1, stats={"first_responded_at": NOW}), NOW)  # answered: no FR crossing
     assert board.tick(NOW + 20) == []
+
+
+def test_a_service_request_turns_fr_overdue_on_the_clock_then_counts_down_to_due_by():
+    board = new_board()
+    request = {"type": "Service Request", "fr_due_by": NOW + 10, "due_by": NOW + 20 * HOUR}
+    board.put(t(1, **request), NOW)
+    assert (board.rows[1]["sla"], board.rows[1]["sla_kind"]) == ("critical", "fr")
+    assert board.next_wake() == NOW + 10 + CROSSING_EPSILON
+    (change,) = board.tick(NOW + 10 + CROSSING_EPSILON)
+    assert change.new["sla"] == "overdue" and change.new["sla_due"] == NOW + 10
+    answered = board.put(t(1, **request, stats={"first_responded_at": NOW + 60}), NOW + 60)
+    assert answered.new["sla"] == "normal" and answered.new["sla_kind"] == "due"
+    assert answered.new["sla_due"] == NOW + 20 * HOUR and answered.new["fr_due"] is None
+    assert board.next_wake() == NOW + 8 * HOUR + CROSSING_EPSILON  # due_by's Warning

@@ -85,22 +85,32 @@ def test_unknown_status_gets_a_readable_name():
     assert Names().status_name(2) == "Open"
 
 
-def test_order_needs_first_response_then_least_time_then_priority_then_oldest():
+def test_order_needs_first_response_then_next_deadline_then_priority_then_oldest():
     def key(**fields):
         return sort_key(ticket_from_json(ticket_json(**fields)))
 
-    answered = key(ident=1, stats={"first_responded_at": NOW - HOUR})
+    answered = {"first_responded_at": NOW - HOUR}
+    answered_due_soon = key(ident=1, due_by=NOW + HOUR, stats=answered)
+    answered_due_later = key(ident=6, due_by=NOW + 3 * HOUR, stats=answered)
+    answered_no_deadline = key(ident=7, due_by=None, stats=answered)
     due_soon = key(ident=2, fr_due_by=NOW + HOUR)
     due_later_urgent = key(ident=3, fr_due_by=NOW + 2 * HOUR, priority=4)
     due_later_low = key(ident=4, fr_due_by=NOW + 2 * HOUR, priority=1)
     due_later_low_older = key(ident=5, fr_due_by=NOW + 2 * HOUR, priority=1, updated_at=NOW - HOUR)
-    assert sorted([answered, due_later_low, due_soon, due_later_low_older, due_later_urgent]) == [
+    resolution_first = key(ident=8, fr_due_by=NOW + 5 * HOUR, due_by=NOW + 90 * MINUTE)
+    no_deadline = key(ident=9, fr_due_by=None, due_by=None, priority=4)
+    order = [
         due_soon,
+        resolution_first,
         due_later_urgent,
         due_later_low_older,
         due_later_low,
-        answered,
+        no_deadline,
+        answered_due_soon,
+        answered_due_later,
+        answered_no_deadline,
     ]
+    assert sorted(reversed(order)) == order
 
 
 def test_row_uses_mapped_names_and_falls_back_to_ids():

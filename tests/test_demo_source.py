@@ -16,7 +16,8 @@ from jsonschema import Draft202012Validator
 
 from app.contract.status import WatcherStatus, read_status, write_status
 from app.contract.ticket import ticket_from_json
-from app.rules.sla import SlaPolicy, first_response_state
+from app.rules.sla import SlaPolicy, next_deadline
+from app.rules.sla import sla_state as board_sla_state
 from app.settings import Settings, load_settings
 from watcher.demo import DemoSource
 from watcher.source import SourceError
@@ -26,7 +27,7 @@ SCHEMA = json.loads(
 )
 VALIDATOR = Draft202012Validator(SCHEMA)
 START = datetime(2025, 11, 27, 9, 0, 0, tzinfo=UTC)
-SLA_STATES = {"overdue", "critical", "warning", "normal", "responded"}
+SLA_STATES = {"overdue", "critical", "warning", "normal"}
 ACTIVE_TICKET = re.compile(r"[0-9]+\.json")
 POLICY = SlaPolicy.from_settings(load_settings(environ={}))
 
@@ -59,8 +60,14 @@ def parse(text: str) -> datetime:
 
 
 def sla_state(ticket: dict[str, Any], at: datetime) -> str:
-    """The board's own first-response state of this ticket file at `at` (default thresholds)."""
-    return first_response_state(ticket_from_json(ticket), at.timestamp(), POLICY)
+    """The board's own SLA state of this ticket file at `at` (default thresholds)."""
+    return board_sla_state(ticket_from_json(ticket), at.timestamp(), POLICY)
+
+
+def sla_kind(ticket: dict[str, Any]) -> str | None:
+    """Which deadline the board counts down to: "fr" (first response) or "due" (resolution)."""
+    deadline = next_deadline(ticket_from_json(ticket))
+    return None if deadline is None else deadline.kind
 
 
 def active_tickets(settings: Settings) -> dict[int, dict[str, Any]]:
@@ -133,8 +140,21 @@ def test_seed_shows_every_sla_state_priority_and_type(settings: Settings) -> Non
     DemoSource(settings, seed=3, clock=FrozenClock()).start()
     tickets = active_tickets(settings).values()
     assert {sla_state(t, START) for t in tickets} == SLA_STATES
+    assert {(sla_kind(t), sla_state(t, START)) for t in tickets} >= {
+        ("due", "normal"),
+        ("due", "warning"),
+        ("due", "overdue"),
+    }  # answered tickets count down to their resolution
     assert {t["priority"] for t in tickets} == {1, 2, 3, 4}
     assert {t["type"] for t in tickets} == {"Incident", "Service Request"}
+
+
+def test_every_ticket_is_due_for_resolution_after_its_first_response(settings: Settings) -> None:
+    DemoSource(settings, seed=3, clock=FrozenClock()).start()
+    tickets = active_tickets(settings).values()
+    assert all(parse(t["fr_due_by"]) <= parse(t["due_by"]) for t in tickets)
+    requests = [t for t in tickets if t["type"] == "Service Request"]
+    assert any(parse(t["fr_due_by"]) < parse(t["due_by"]) for t in requests)
 
 
 def test_small_seed_still_shows_every_sla_state(tmp_path: Path) -> None:

@@ -44,10 +44,12 @@ def iso(t: float, zone: str = "Z") -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S") + zone
 
 
-def sla(fr_due: float | None = None, **fields: Any) -> dict[str, Any]:
+def sla(due: float | None = None, kind: str | None = "fr", **fields: Any) -> dict[str, Any]:
+    """The SLA fields of a row: its next deadline `due` of `kind` ("fr" | "due")."""
     return {
         "sla": "critical",
-        "fr_due": fr_due,
+        "sla_kind": kind if due is not None else None,
+        "sla_due": due,
         "update_due": None,
         "update_overdue": False,
     } | fields
@@ -57,7 +59,8 @@ def sla(fr_due: float | None = None, **fields: Any) -> dict[str, Any]:
 COUNTDOWN_CASES = [
     (sla(NOW + 3 * HOUR + 12 * MINUTE), "FR due in 3 h 12 m"),
     (sla(NOW + 3 * HOUR + 12 * MINUTE + 59.9), "FR due in 3 h 12 m"),
-    (sla(NOW), "FR due in < 1 m"),
+    (sla(NOW + 2 * HOUR + 10 * MINUTE), "FR due in 2 h 10 m"),
+    (sla(NOW), "FR due in < 1 m"),  # exactly at the deadline: not yet overdue
     (sla(NOW + 59.9), "FR due in < 1 m"),
     (sla(NOW + MINUTE), "FR due in 1 m"),
     (sla(NOW + HOUR - 1), "FR due in 59 m"),
@@ -65,19 +68,26 @@ COUNTDOWN_CASES = [
     (sla(NOW + DAY - 1), "FR due in 23 h 59 m"),
     (sla(NOW + DAY), "FR due in 1 d"),
     (sla(NOW + DAY + 5 * HOUR + 59 * MINUTE), "FR due in 1 d 5 h"),
-    (sla(NOW - 0.001, sla="overdue"), "Overdue by < 1 m"),
-    (sla(NOW - 14 * MINUTE, sla="overdue"), "Overdue by 14 m"),
-    (sla(NOW - 2 * DAY - HOUR, sla="overdue"), "Overdue by 2 d 1 h"),
+    (sla(NOW - 0.001, sla="overdue"), "FR overdue by < 1 m"),  # 1 ms after
+    (sla(NOW - 35 * MINUTE, sla="overdue"), "FR overdue by 35 m"),
+    (sla(NOW - 2 * DAY - HOUR, sla="overdue"), "FR overdue by 2 d 1 h"),
     (sla(NOW + HOUR, update_overdue=True), "FR due in 1 h · update overdue"),
-    (sla(NOW - 2 * DAY, sla="overdue", update_overdue=True), "Overdue by 2 d"),
+    (sla(NOW - 2 * DAY, sla="overdue", update_overdue=True), "FR overdue by 2 d"),
+    (sla(NOW + 3 * DAY + 4 * HOUR, "due", sla="normal"), "Due in 3 d 4 h"),
+    (sla(NOW + DAY - 1, "due", sla="normal"), "Due in 23 h 59 m"),
+    (sla(NOW, "due"), "Due in < 1 m"),  # exactly at the deadline
+    (sla(NOW - 0.001, "due", sla="overdue"), "Overdue by < 1 m"),  # 1 ms after
+    (sla(NOW - 14 * MINUTE, "due", sla="overdue"), "Overdue by 14 m"),
+    (sla(NOW - 2 * HOUR, "due", sla="overdue"), "Overdue by 2 h"),
+    (sla(NOW + DAY, "due", sla="normal", update_overdue=True), "Due in 1 d · update overdue"),
+    (sla(NOW - HOUR, "due", sla="overdue", update_overdue=True), "Overdue by 1 h"),
     (
-        sla(None, sla="responded", update_due=NOW - 2 * HOUR, update_overdue=True),
+        sla(None, sla="none", update_due=NOW - 2 * HOUR, update_overdue=True),
         "Update overdue by 2 h",
     ),
-    (sla(None, sla="responded", update_due=NOW, update_overdue=True), "Update overdue by < 1 m"),
-    (sla(None, sla="responded", update_overdue=True), "Update overdue"),
-    (sla(None, sla="responded", update_due=NOW + HOUR), "Responded"),
-    (sla(None, sla="none"), "No SLA"),
+    (sla(None, sla="none", update_due=NOW, update_overdue=True), "Update overdue by < 1 m"),
+    (sla(None, sla="none", update_overdue=True), "Update overdue"),
+    (sla(None, sla="none", update_due=NOW + HOUR), "No SLA"),
 ]
 AGO_CASES = [
     (None, ""),
@@ -197,6 +207,45 @@ def row(
     return build_row(ticket_from_json(ticket), NOW, context)
 
 
+ANSWERED = {"first_responded_at": NOW - 2 * HOUR}
+SR = "Service Request"
+# A ticket's next unmet deadline, from its file to its row's state, kind and SLA text (both sides).
+TICKET_SLA_CASES = [
+    # A Service Request is first measured against its own fr_due_by, then against due_by.
+    ({"type": SR, "fr_due_by": NOW - 35 * MINUTE, "due_by": NOW + 16 * HOUR}, "overdue", "fr",
+     "FR overdue by 35 m"),
+    ({"type": SR, "fr_due_by": NOW - 35 * MINUTE, "due_by": NOW + 3 * DAY + 4 * HOUR,
+      "stats": ANSWERED}, "normal", "due", "Due in 3 d 4 h"),
+    ({"fr_due_by": NOW + 2 * HOUR + 10 * MINUTE, "due_by": NOW + DAY}, "critical", "fr",
+     "FR due in 2 h 10 m"),
+    ({"fr_due_by": NOW - HOUR, "due_by": NOW + 2 * HOUR + 10 * MINUTE, "stats": ANSWERED},
+     "critical", "due", "Due in 2 h 10 m"),  # an answered Incident: due_by
+    ({"fr_due_by": NOW + 5 * HOUR, "due_by": NOW - 2 * HOUR}, "overdue", "due", "Overdue by 2 h"),
+    ({"fr_due_by": None, "due_by": None}, "none", None, "No SLA"),
+    ({"fr_due_by": NOW + HOUR, "due_by": None, "stats": ANSWERED}, "none", None, "No SLA"),
+    # The boundary: at the deadline itself not yet overdue, a second later overdue.
+    ({"fr_due_by": NOW, "due_by": NOW + DAY}, "critical", "fr", "FR due in < 1 m"),
+    ({"fr_due_by": NOW - 1, "due_by": NOW + DAY}, "overdue", "fr", "FR overdue by < 1 m"),
+    ({"due_by": NOW, "stats": ANSWERED}, "critical", "due", "Due in < 1 m"),
+    ({"due_by": NOW - 1, "stats": ANSWERED}, "overdue", "due", "Overdue by < 1 m"),
+]  # fmt: skip
+
+
+def ticket_sla_rows() -> list[Row]:
+    return [row(1, **fields) for fields, *_ in TICKET_SLA_CASES]
+
+
+@pytest.mark.parametrize(("fields", "state", "kind", "text"), TICKET_SLA_CASES)
+def test_sla_cell_shows_the_next_unmet_deadline(
+    fields: dict[str, Any], state: str, kind: str | None, text: str
+) -> None:
+    r = row(1, **fields)
+    assert (r["sla"], r["sla_kind"], countdown(r, NOW)) == (state, kind, text)
+    due_field = {"fr": "fr_due_by", "due": "due_by"}.get(kind or "")
+    assert r["sla_due"] == (fields[due_field] if due_field else None)
+    assert r["fr_due"] == (None if "stats" in fields else fields.get("fr_due_by", NOW + DAY))
+
+
 def watcher(last_success: float, **fields: Any) -> dict[str, Any]:
     """The watcher status as the page gets it."""
     return {"source": "demo", "last_success": iso(last_success), "last_error": None} | fields
@@ -282,15 +331,17 @@ async def test_first_paint_rows_follow_the_row_markup() -> None:
     assert link and link[0]["target"] == "_blank" and link[0]["rel"] == "noopener"
     # No link when url is "" or not http(s).
     assert not [a for a in page.find("a") if a.get("href", "").startswith("javascript:")]
-    (sla_cell,) = [a for t, a in page.tags if t == "td" and a.get("data-fr-due") == repr(NOW - 840)]
-    assert sla_cell["data-sla"] == "overdue"
+    (sla_cell,) = [
+        a for t, a in page.tags if t == "td" and a.get("data-sla-due") == repr(NOW - 840)
+    ]
+    assert sla_cell["data-sla"] == "overdue" and sla_cell["data-sla-kind"] == "fr"
 
 
 async def test_first_paint_is_readable_without_javascript() -> None:
     html = await render_board()
     assert '<span class="count" id="count-open">2</span>' in html
     assert '<span class="count" id="count-waiting">1</span>' in html
-    assert "Overdue by 14 m" in html
+    assert "FR overdue by 14 m" in html
     assert "FR due in 3 h" in html
     assert "10 m ago" in html
     assert "last synced 12 s ago" in html
@@ -357,10 +408,11 @@ async def test_js_texts_agree_with_python_on_every_case(start_board) -> None:
     async with chromium_page() as page:
         await page.goto(server.url)  # the real page, which loads static/board-format.js
         js = await page.evaluate(
-            """([now, countdowns, agos, synceds, stales, malformeds, staleAfter]) => {
+            """([now, countdowns, agos, synceds, stales, malformeds, staleAfter, tickets]) => {
                 const F = window.TicketDashFormat;
                 return {
                     countdown: countdowns.map(row => F.countdown(row, now)),
+                    tickets: tickets.map(row => F.countdown(row, now)),
                     ago: agos.map(t => F.ago(t, now)),
                     synced: synceds.map(w => F.syncedText(w, now)),
                     stale: stales.map(w => F.isStale(w, now, staleAfter)),
@@ -375,9 +427,11 @@ async def test_js_texts_agree_with_python_on_every_case(start_board) -> None:
                 [w for w, _ in STALE_CASES],
                 [m for m, _ in MALFORMED_CASES],
                 STALE_AFTER,
+                ticket_sla_rows(),
             ],
         )
     assert js["countdown"] == [expected for _, expected in COUNTDOWN_CASES]
+    assert js["tickets"] == [text for *_, text in TICKET_SLA_CASES]
     assert js["ago"] == [expected for _, expected in AGO_CASES]
     assert js["synced"] == [expected for _, expected in SYNCED_CASES]
     assert js["stale"] == [expected for _, expected in STALE_CASES]

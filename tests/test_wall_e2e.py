@@ -264,7 +264,9 @@ async def text_px(viewport: dict[str, int], url: str) -> dict[str, float]:
               const row = sla.closest('tr');
               return {subject: px('tr.row:not([hidden]) .subject'), counter: px('#counters .n'),
                       overflowX: document.scrollingElement.scrollWidth - innerWidth,
-                      slaLines: Math.round(sla.getBoundingClientRect().height / row.getBoundingClientRect().height)};
+                      slaLines: Math.round(sla.getBoundingClientRect().height / row.getBoundingClientRect().height),
+                      slaCut: [...document.querySelectorAll('tr.row:not([hidden]) td.c-sla')]
+                        .filter(td => td.scrollWidth > td.clientWidth).map(td => td.textContent)};
             }"""
         )
 
@@ -281,6 +283,7 @@ async def test_text_grows_with_the_screen_and_4k_is_at_least_1_8_times_1080p(fol
     assert small["subject"] < hd["subject"] < large["subject"]
     for size in (small, hd, uhd):
         assert size["overflowX"] <= 0 and size["slaLines"] == 1  # one line, nothing cut off-screen
+        assert size["slaCut"] == []  # "FR overdue by 2 h 5 m", "Due in 1 d 6 h" fit whole
 
 
 async def test_an_unknown_filter_value_is_announced_and_goes_away_when_mappings_name_it(

@@ -22,7 +22,8 @@ PULSES = """() => document.getAnimations()
 
 
 def seed(tickets: Path) -> None:
-    """Ticket 1 breached hours ago, ticket 2 a minute ago, ticket 3 is Critical (due in 1 h)."""
+    """Ticket 1 breached hours ago, ticket 2 a minute ago, ticket 3 is Critical (due in 1 h);
+    ticket 4 was answered and breached its resolution deadline a minute ago."""
     now = time.time()
     for ident, fr_due in ((1, now - 3 * HOUR), (2, now - MINUTE), (3, now + HOUR)):
         write_ticket(
@@ -33,6 +34,16 @@ def seed(tickets: Path) -> None:
             updated_at=now - 10 * MINUTE,
             fr_due_by=fr_due,
         )
+    write_ticket(
+        tickets,
+        4,
+        priority=2,
+        created_at=now - 5 * HOUR,
+        updated_at=now - 10 * MINUTE,
+        fr_due_by=now - 3 * HOUR,
+        due_by=now - MINUTE,
+        stats={"first_responded_at": now - 4 * HOUR},
+    )
     write_fresh_status(tickets)
 
 
@@ -72,6 +83,8 @@ async def test_a_fresh_breach_and_a_ticket_raised_to_urgent_are_marked_and_pulse
         # Read from the row: ticket 2 breached a minute ago, ticket 1 hours ago.
         await page.wait_for_selector("#t-2[data-attn=breach]")
         assert await page.get_attribute("#t-1", "data-attn") is None
+        await page.wait_for_selector("#t-4[data-attn=breach]")  # resolution, not first response
+        assert (await page.text_content("#t-4 .c-sla") or "").startswith("Overdue by ")
         # Seen happening: ticket 3 raised to Urgent (its row has no time for that).
         now = time.time()
         write_ticket(

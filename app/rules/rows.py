@@ -12,14 +12,15 @@ from app.rules.sla import (
     PRIORITY_NAMES,
     SlaPolicy,
     first_response_due,
-    first_response_state,
     needs_first_response,
+    next_deadline,
+    state_of,
     update_due,
 )
 
 Row = dict[str, Any]  # JSON-ready; the shape is docs/stream.md's
 
-# Stands in for "no first-response due time" in the sort key (JSON has no infinity).
+# Stands in for "no deadline" in the sort key (JSON has no infinity).
 NO_DUE = 9_999_999_999.0
 
 
@@ -43,11 +44,16 @@ class RowContext:
 
 
 def sort_key(ticket: Ticket) -> list[float]:
-    """Needs first response first, then least FR time left, then priority, then oldest update."""
-    if needs_first_response(ticket):
-        due = first_response_due(ticket)
-        return [0, NO_DUE if due is None else due, -ticket.priority, ticket.updated_at, ticket.id]
-    return [1, 0, -ticket.priority, ticket.updated_at, ticket.id]
+    """Needs first response first, then the next deadline (none last), then priority, then
+    oldest update, then id. It does not depend on the time, so a section stays sorted."""
+    deadline = next_deadline(ticket)
+    return [
+        0 if needs_first_response(ticket) else 1,
+        NO_DUE if deadline is None else deadline.at,
+        -ticket.priority,
+        ticket.updated_at,
+        ticket.id,
+    ]
 
 
 def _person(names: dict[int, str], ident: int | None, kind: str, none: str) -> str:
@@ -65,6 +71,7 @@ def build_row(ticket: Ticket, now: float, ctx: RowContext) -> Row:
     name = ctx.names.status_name(ticket.status)
     section, reason = categorise(ticket, name, now, ctx.rules, ctx.policy)
     due = update_due(ticket, ctx.policy)
+    deadline = next_deadline(ticket)
     return {
         "id": ticket.id,
         "section": section,
@@ -84,7 +91,9 @@ def build_row(ticket: Ticket, now: float, ctx: RowContext) -> Row:
         "group": _person(ctx.names.groups, ticket.group_id, "Group", ""),
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
-        "sla": first_response_state(ticket, now, ctx.policy),
+        "sla": "none" if deadline is None else state_of(deadline.at - now, ctx.policy),
+        "sla_kind": None if deadline is None else deadline.kind,
+        "sla_due": None if deadline is None else deadline.at,
         "fr_due": first_response_due(ticket),
         "update_due": due,
         "update_overdue": now > due,

@@ -15,7 +15,7 @@ from quart import Quart
 
 from app.contract.times import parse_iso_or_none
 from app.rules.categorise import SECTION_TITLES, SECTIONS
-from app.rules.sla import FR_STATES, PRIORITY_NAMES
+from app.rules.sla import PRIORITY_NAMES, SLA_STATES
 
 FUTURE_SKEW_SECONDS = 60  # a sync this far ahead of the server's clock is not believed
 MINUTE = 60
@@ -25,7 +25,7 @@ DAY = 24 * HOUR
 # (key, heading) in display order; the keys are docs/stream.md's section names.
 BOARD_SECTIONS: tuple[tuple[str, str], ...] = tuple((s, SECTION_TITLES[s]) for s in SECTIONS)
 PRIORITY_CLASSES = {p: name.lower() for p, name in PRIORITY_NAMES.items()}
-SLA_STATES = frozenset(FR_STATES)
+KNOWN_SLA_STATES = frozenset(SLA_STATES)
 COUNTED_SLA_STATES = ("overdue", "critical", "warning")
 # The wall's counters: (key, label, short label for a strip too narrow for the labels), the
 # sections' first (as the view draws them), then these, in this order.
@@ -58,18 +58,20 @@ def duration(seconds: float) -> str:
 
 
 def countdown(row: Mapping[str, Any], now: float) -> str:
-    """The SLA cell: first-response countdown, else update overdue, else Responded / No SLA."""
-    fr_due = row.get("fr_due")
-    if fr_due is not None:
-        left = fr_due - now
-        if left < 0:
-            return f"Overdue by {duration(-left)}"  # says more than "update overdue" would
-        text = f"FR due in {duration(left)}"
+    """The SLA cell: the next unmet deadline ("FR due in …", "FR overdue by …", "Due in …",
+    "Overdue by …"), else update overdue, else No SLA."""
+    due = row.get("sla_due")
+    if due is not None:
+        fr = row.get("sla_kind") == "fr"
+        left = due - now
+        if left < 0:  # says more than "update overdue" would
+            return f"{'FR overdue' if fr else 'Overdue'} by {duration(-left)}"
+        text = f"{'FR due' if fr else 'Due'} in {duration(left)}"
         return text + " · update overdue" if row.get("update_overdue") else text
     if row.get("update_overdue"):
-        due = row.get("update_due")
-        return "Update overdue" if due is None else f"Update overdue by {duration(now - due)}"
-    return "Responded" if row.get("sla") == "responded" else "No SLA"
+        update = row.get("update_due")
+        return "Update overdue" if update is None else f"Update overdue by {duration(now - update)}"
+    return "No SLA"
 
 
 def ago(t: float | None, now: float) -> str:
@@ -125,7 +127,7 @@ def priority_class(row: Mapping[str, Any]) -> str:
 
 def sla_class(row: Mapping[str, Any]) -> str:
     sla = row.get("sla")
-    return "sla-" + (sla if sla in SLA_STATES else "none")
+    return "sla-" + (sla if sla in KNOWN_SLA_STATES else "none")
 
 
 def row_classes(row: Mapping[str, Any]) -> str:

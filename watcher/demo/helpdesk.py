@@ -28,7 +28,13 @@ from watcher.demo.catalog import (
     WAITING_ON_CUSTOMER,
     Problem,
 )
-from watcher.demo.seed import SEED_PLAN, Thresholds, first_response_target, place_deadline
+from watcher.demo.seed import (
+    SEED_PLAN,
+    Thresholds,
+    first_response_target,
+    place_deadline,
+    resolution_time,
+)
 from watcher.demo.tickets import (
     Ticket,
     agent_reply,
@@ -79,8 +85,8 @@ class Helpdesk:
             else:
                 pool = REQUESTS if i % 3 == 2 else INCIDENTS
                 problem = pool[(i // 3) % len(pool)]
-            if slot.target == "responded":
-                self._seed_responded(now, problem, priority, slot.old)
+            if slot.answered:
+                self._seed_answered(now, problem, priority, slot.target, slot.old)
             else:
                 self._seed_unanswered(now, problem, priority, slot.target, slot.old)
         return list(self.tickets.values())
@@ -100,13 +106,17 @@ class Helpdesk:
                 self._hold_until[self._next_id] = crossing + HOLD_AFTER_CROSSING
         self._add(problem, created, fr_due, priority)
 
-    def _seed_responded(self, now: datetime, problem: Problem, priority: int, old: bool) -> None:
+    def _seed_answered(
+        self, now: datetime, problem: Problem, priority: int, target: str, old: bool
+    ) -> None:
+        """An answered ticket whose resolution deadline (`due_by`) is in `target` state."""
         rng = self.rng
         age = timedelta(days=rng.uniform(31, 60)) if old else timedelta(hours=rng.uniform(2, 72))
-        created = now - age
-        ticket = self._add(
-            problem, created, created + first_response_target(priority, self.th, rng), priority
-        )
+        due_by, _ = place_deadline(target, now, self.th, rng)
+        created = min(now - age, due_by - timedelta(hours=1))
+        age = now - created
+        fr_due = min(created + first_response_target(priority, self.th, rng), due_by)
+        ticket = self._add(problem, created, fr_due, priority, due_by=due_by)
         # Replay its history in the past: answered early on, then some recent activity.
         answered = created + age * rng.uniform(0.05, 0.4)
         last = now - (now - answered) * rng.uniform(0.02, 0.5)
@@ -230,7 +240,16 @@ class Helpdesk:
     def _agent(self) -> int:
         return self.rng.choice(list(AGENTS))
 
-    def _add(self, problem: Problem, created: datetime, fr_due: datetime, priority: int) -> Ticket:
+    def _add(
+        self,
+        problem: Problem,
+        created: datetime,
+        fr_due: datetime,
+        priority: int,
+        due_by: datetime | None = None,
+    ) -> Ticket:
+        """A new unanswered ticket; resolution due `resolution_time` after the first response
+        unless `due_by` says otherwise."""
         rng = self.rng
         ident = self._next_id
         self._next_id += 1
@@ -239,6 +258,7 @@ class Helpdesk:
             problem,
             created=created,
             fr_due=fr_due,
+            due_by=due_by or fr_due + resolution_time(priority, problem.type),
             priority=priority,
             requester_id=rng.choice(list(REQUESTERS)),
             responder_id=self._agent() if rng.random() < 0.4 else None,

@@ -1,9 +1,10 @@
-"""Where a simulated ticket's first-response deadline sits relative to the board's SLA thresholds.
+"""Where a simulated ticket's deadlines sit relative to the board's SLA thresholds.
 
-The board colours an unanswered ticket by the time left to its deadline: Overdue (< 0),
-Critical (< `fr_critical_hours`), Warning (< `fr_warning_hours`), Normal. A seed that shows every
-state, and tickets that cross a threshold a few minutes after start ("walkers"), need deadlines
-placed against the thresholds the board actually uses, so they are computed here from them.
+The board colours a ticket by the time left to its next unmet deadline (the first response while
+unanswered, else resolution, `due_by`): Overdue (< 0), Critical (< `fr_critical_hours`), Warning
+(< `fr_warning_hours`), Normal. A seed that shows every state of both deadlines, and tickets that
+cross a threshold a few minutes after start ("walkers"), need deadlines placed against the
+thresholds the board actually uses, so they are computed here from them.
 """
 
 from __future__ import annotations
@@ -27,37 +28,39 @@ class Thresholds:
 
 
 class Slot(NamedTuple):
-    """One seeded ticket's role: the SLA state it starts in and whether it is a month old."""
+    """One seeded ticket's role: the SLA state it starts in, whether it was answered (then the
+    state is its resolution deadline's, else its first response's), whether it is a month old."""
 
-    target: str  # overdue | critical | warning | normal | responded | to_warning | to_critical | to_overdue
+    target: str  # overdue | critical | warning | normal | to_warning | to_critical | to_overdue
     old: bool = False
+    answered: bool = False
 
 
 # Thirteen slots (a prime, so the four priorities and three types rotate across all of them).
 SEED_PLAN: tuple[Slot, ...] = (
-    Slot("responded", old=True),
+    Slot("normal", old=True, answered=True),
     Slot("overdue"),
     Slot("critical"),
     Slot("warning"),
     Slot("normal"),
-    Slot("responded"),
+    Slot("overdue", answered=True),
     Slot("to_critical"),
     Slot("to_overdue"),
-    Slot("responded"),
+    Slot("warning", answered=True),
     Slot("overdue", old=True),
     Slot("to_warning"),
-    Slot("responded"),
+    Slot("normal", answered=True),
     Slot("normal"),
 )
 
 
 class Deadline(NamedTuple):
-    fr_due: datetime
+    at: datetime
     crossing: datetime | None  # when a walker crosses into its next state; None otherwise
 
 
 def place_deadline(target: str, now: datetime, th: Thresholds, rng: random.Random) -> Deadline:
-    """A first-response deadline that puts a ticket in `target` state at `now`."""
+    """A deadline that puts a ticket in `target` state at `now`."""
     walk = timedelta(minutes=rng.uniform(*WALK_MINUTES))
     if target == "overdue":
         return Deadline(now - timedelta(minutes=rng.uniform(10, 2880)), None)
@@ -91,3 +94,12 @@ def first_response_target(priority: int, th: Thresholds, rng: random.Random) -> 
     if priority == 2:
         return timedelta(hours=8)
     return timedelta(hours=24)
+
+
+def resolution_time(priority: int, ticket_type: str) -> timedelta:
+    """How long after the first-response deadline a ticket's resolution is due (`due_by`):
+    hours for an Incident, days for a Service Request (both later than the first response, as
+    in Freshservice)."""
+    if ticket_type == "Service Request":
+        return timedelta(days=5 - priority)
+    return timedelta(hours=4 * (5 - priority))

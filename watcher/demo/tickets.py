@@ -9,7 +9,7 @@ times, the running simulator with the present.
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from app.contract.times import iso_of, parse_iso_datetime
@@ -34,19 +34,15 @@ def new_ticket(
     *,
     created: datetime,
     fr_due: datetime,
+    due_by: datetime,
     priority: int,
     requester_id: int,
     responder_id: int | None,
     source: int,
     tags: list[str],
 ) -> Ticket:
-    """An Open ticket nobody has answered yet, first response due at `fr_due`.
-
-    Service Requests are measured against `due_by` (see docs/ticket-format.md), so for them both
-    due times are the same; an Incident gets a later resolution due time.
-    """
-    is_request = problem.type == "Service Request"
-    due_by = fr_due if is_request else fr_due + timedelta(hours=4 * (5 - priority))
+    """An Open ticket nobody has answered yet, first response due at `fr_due`, resolution at
+    `due_by` (every type has both; see docs/ticket-format.md)."""
     body = problem.body
     stamp = iso_of(created)
     assigned = stamp if responder_id is not None else None
