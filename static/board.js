@@ -44,6 +44,7 @@
   var keys = new WeakMap(); // <tr> -> its parsed sort key
   var highlightTimers = new Map(); // <tr> -> timer
   var listeners = [];
+  var summaryListeners = [];
 
   var source = null;
   var everOpen = false;
@@ -171,6 +172,12 @@
 
   function newChange(kind) {
     return { kind: kind, created: [], updated: [], removed: [] };
+  }
+
+  function notifySummary(summary) {
+    summaryListeners.forEach(function (fn) {
+      fn(summary);
+    });
   }
 
   function notify(change) {
@@ -356,8 +363,10 @@
           }
         }
         applySnapshot(data);
+        if (data.summary) notifySummary(data.summary);
       })
     );
+    es.addEventListener("summary", onEvent(notifySummary));
     es.addEventListener("patch", onEvent(applyPatch));
     es.addEventListener("status", onEvent(applyStatus));
     es.addEventListener("heartbeat", onEvent(function () {}));
@@ -412,6 +421,11 @@
     serverNow: serverNow,
     onChange: function (fn) {
       listeners.push(fn);
+    },
+    // fn(summary): today's numbers, the board now and the trend (docs/stream.md), from each
+    // snapshot and each `summary` event.
+    onSummary: function (fn) {
+      summaryListeners.push(fn);
     },
   };
 

@@ -97,7 +97,7 @@ async def test_summary_api_and_stream_follow_the_files_and_the_filters(start_boa
     assert got["now"]["overdue"] == 1
     assert got["now"]["unassigned"] == 2
     assert got["yesterday"] is not None
-    assert len(got["trend"]) == 24 * 4  # one point per 15 minutes
+    assert len(got["trend"]) == 24 * 4 + 1  # one point per 15 minutes, 24 h ago to now
     assert got["trend"][-1]["open"] == 2  # sampled at start
     assert got["trend"][0]["open"] is None  # the board was not running: a gap
 

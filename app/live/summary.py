@@ -137,7 +137,7 @@ class Summary:
         down) has nulls, so a chart shows a gap."""
         cells = self._cell_test(view)
         last = self.slot(now)
-        first = last - TREND_HOURS * 3600 + self.step
+        first = last - TREND_HOURS * 3600  # the first point: this time yesterday
         points = []
         for t in range(first, last + 1, self.step):
             rows = self.samples.get(t)

@@ -43,6 +43,28 @@ STATE_COUNTERS = (
 )
 
 
+# Today's strip (static/wall-today.js patches it): (key in the summary's "today", label).
+TODAY_ITEMS = (
+    ("created", "new"),
+    ("resolved", "resolved"),
+    ("fr_breached", "FR breached"),
+    ("resolution_breached", "due breached"),
+    ("median_first_response_seconds", "median FR time"),
+)
+# The trend's sparklines: (key in each trend point, label).
+TREND_ITEMS = (("open", "Open"), ("waiting", "Waiting"), ("other", "Other"), ("overdue", "Overdue"))
+
+
+def today_value(today: Mapping[str, Any] | None, key: str) -> str:
+    """One of today's numbers as the strip shows it (the median as a duration, "–" if none)."""
+    value = (today or {}).get(key)
+    if value is None:
+        return "–"
+    if key == "median_first_response_seconds":
+        return duration(float(value))
+    return str(value)
+
+
 def duration(seconds: float) -> str:
     """A span for a person across the room: "< 1 m", "14 m", "3 h 12 m", "2 d 5 h"."""
     s = max(0.0, seconds)
@@ -181,10 +203,13 @@ def register(app: Quart) -> None:
         attr_number=attr_number,
         counters=counters,
         shown_sections=shown_sections,
+        today_value=today_value,
     )
     app.jinja_env.globals.update(
         board_sections=BOARD_SECTIONS,
         section_counters=SECTION_COUNTERS,
         state_counters=STATE_COUNTERS,
+        today_items=TODAY_ITEMS,
+        trend_items=TREND_ITEMS,
         is_stale=is_stale,
     )

@@ -68,6 +68,7 @@ async def page() -> Response:
             "query_string": query,
             "filters": view.to_json(),
             "unknown": _unknown(live),
+            "summary": snap["summary"],
             "wall": wall,
             "title": "Ticket Dash",
         }
