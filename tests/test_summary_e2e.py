@@ -75,6 +75,10 @@ def write_day(tickets: Path, mappings: Path) -> Day:
     return today
 
 
+def status_of(url: str) -> int:
+    return httpx.get(url, timeout=10).status_code
+
+
 def get_summary(url: str, query: str = "") -> dict:
     response = httpx.get(f"{url}/api/summary{query}", timeout=10)
     assert response.status_code == 200, response.text
@@ -108,7 +112,7 @@ async def test_summary_api_and_stream_follow_the_files_and_the_filters(start_boa
     servers = get_summary(board.url, "?group=Servers")
     assert servers["today"]["created"] == 0
     assert servers["today"]["resolved"] == 0
-    assert httpx.get(f"{board.url}/api/summary?section=nope", timeout=10).status_code == 400
+    assert status_of(f"{board.url}/api/summary?section=nope") == 400
 
     async with sse_stream(f"{board.url}/events?group=Network") as (_, events):
         snap = (await next_event(events, "snapshot")).json()

@@ -205,3 +205,27 @@ def test_the_next_change_is_the_next_due_time_to_fall() -> None:
     index.put_active(1, day_facts(ticket_from_json(data)))
     assert index.next_change_after(at("2026-12-06T12:00:00")) == due
     assert index.next_change_after(due) is None
+
+
+def test_the_kept_sorted_first_responses_give_the_same_median_as_counting_afresh() -> None:
+    import random
+
+    rng = random.Random(3)
+    now = at("2026-12-06T18:00:00")
+    today = Day.of(now, BERLIN)
+    kept, fresh = DayIndex(), DayIndex()
+    kept.set_window(today.start, today.end)
+    for ident in range(1, 300):
+        created = now - rng.uniform(0, 2 * 86400)
+        data = ticket(ident, created, first_responded_at=min(now, created + rng.uniform(0, 9e4)))
+        data["group_id"] = rng.randint(1, 4)
+        facts = day_facts(ticket_from_json(data))
+        for index in (kept, fresh):
+            index.put_active(ident, facts)
+        if ident % 7 == 0:  # some leave again
+            kept.drop_active(ident)
+            fresh.drop_active(ident)
+    assert kept.numbers(today.start, now) == fresh.numbers(today.start, now)
+    group_two = lambda owner: owner[0] == 2  # noqa: E731
+    assert kept.numbers(today.start, now, group_two) == fresh.numbers(today.start, now, group_two)
+    assert kept.numbers(today.start, now)["median_first_response_seconds"] is not None

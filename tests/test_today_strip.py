@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 from support.browser import chromium_page, require_chromium
 from support.tickets import write_ticket
-from test_summary_e2e import ZONE, write_day
+from test_summary_e2e import ZONE, get_summary, write_day
 
 
 @pytest.fixture(autouse=True)
@@ -27,8 +26,8 @@ async def test_the_strip_shows_todays_numbers_follows_filters_and_updates_live(
     tickets, mappings = folders
     write_day(tickets, mappings)
     board = start_board(env={"TICKET_DASH_TIMEZONE": ZONE})
-    everything = httpx.get(f"{board.url}/api/summary", timeout=10).json()["today"]
-    network = httpx.get(f"{board.url}/api/summary?group=Network", timeout=10).json()["today"]
+    everything = get_summary(board.url)["today"]
+    network = get_summary(board.url, "?group=Network")["today"]
     assert everything["created"] == 1 and everything["fr_breached"] == 1
 
     async with chromium_page() as page:

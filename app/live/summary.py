@@ -50,6 +50,10 @@ class Summary:
         self._cells: dict[RowFilter, dict[Cell, bool]] = {}
         self._owners: dict[RowFilter, dict[Owner, bool]] = {}
         self._cache: dict[RowFilter, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+        # The slow-moving parts, each cached on what it depends on: a ticket changing does not
+        # recompute the trend (samples), nor yesterday (the caller's clock step).
+        self._trends: dict[RowFilter, tuple[tuple[Any, ...], list[dict[str, Any]]]] = {}
+        self._yesterdays: dict[RowFilter, tuple[tuple[Any, ...], dict[str, Any] | None]] = {}
 
     # -- which cells and owners a view takes -------------------------------------------------
     def names_changed(self) -> None:
@@ -108,29 +112,53 @@ class Summary:
         cached = self._cache.get(view)
         if cached is not None and cached[0] == key:
             return cached[1]
-        summary = self._compute(view, now)
+        summary = self._compute(view, now, minute)
         if len(self._cache) > 1000:  # views come and go with TVs; keep the live ones
             self._cache.clear()
+            self._trends.clear()
+            self._yesterdays.clear()
         self._cache[view] = (key, summary)
         return summary
 
-    def _compute(self, view: RowFilter, now: float) -> dict[str, Any]:
+    def _compute(self, view: RowFilter, now: float, minute: int | None) -> dict[str, Any]:
         today = self.day(now)
-        yesterday = today.before(self.zone)
+        self.days.set_window(today.start, today.end)
         owners = self._owner_test(view)
-        earlier = None
-        if self.history_known(yesterday):
-            cut = today.same_time(now, yesterday, self.zone)
-            earlier = self.days.numbers(yesterday.start, cut, owners)
         return {
             "date": today.date.isoformat(),
             "timezone": self.zone_name,
             "today": self.days.numbers(today.start, now, owners),
-            "yesterday": earlier,
+            "yesterday": self._yesterday(view, now, today, minute),
             "now": self.now.numbers(self._cell_test(view)),
-            "trend": self.trend(view, now),
+            "trend": self._trend(view, now),
             "trend_step_seconds": self.step,
         }
+
+    def _yesterday(
+        self, view: RowFilter, now: float, today: Day, minute: int | None
+    ) -> dict[str, Any] | None:
+        """Yesterday up to this time, computed once per clock step of the caller: it moves
+        with the clock, and a ticket changing now rarely changes yesterday."""
+        key = (today.date, self.names_version, self.oldest_archive_day, minute)
+        cached = self._yesterdays.get(view)
+        if minute is not None and cached is not None and cached[0] == key:
+            return cached[1]
+        yesterday = today.before(self.zone)
+        earlier = None
+        if self.history_known(yesterday):
+            cut = today.same_time(now, yesterday, self.zone)
+            earlier = self.days.numbers(yesterday.start, cut, self._owner_test(view))
+        self._yesterdays[view] = (key, earlier)
+        return earlier
+
+    def _trend(self, view: RowFilter, now: float) -> list[dict[str, Any]]:
+        key = (self.samples_version, self.names_version, self.slot(now))
+        cached = self._trends.get(view)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        points = self.trend(view, now)
+        self._trends[view] = (key, points)
+        return points
 
     def trend(self, view: RowFilter, now: float) -> list[dict[str, Any]]:
         """One point per sample time of the last 24 hours; a time with no sample (the board was

@@ -46,10 +46,12 @@ def cell_of(row: Row) -> Cell:
 class NowCounts:
     def __init__(self) -> None:
         self.cells: dict[Cell, Tally] = {}
+        self.total: dict[str, int] = dict.fromkeys(NOW_FIELDS, 0)  # every cell, kept as they move
         self.version = 0
 
     def reset(self, rows: Iterable[Row]) -> None:
         self.cells = {}
+        self.total = dict.fromkeys(NOW_FIELDS, 0)
         for row in rows:
             self._add(row, 1)
         self.version += 1
@@ -68,14 +70,22 @@ class NowCounts:
         if tally is None:
             tally = self.cells[cell] = Tally()
         tally.add(row, sign)
+        total = self.total
+        total[cell[2]] = total.get(cell[2], 0) + sign
+        if row["sla"] in SLA_COUNTED:
+            total[row["sla"]] += sign
+        if cell[1] is None:
+            total["unassigned"] += sign
         if tally.tickets == 0:
             del self.cells[cell]
 
     def numbers(self, cells: Callable[[Cell], bool] | None = None) -> dict[str, Any]:
         """The counts of every cell, or of the cells `cells` accepts."""
+        if cells is None:
+            return {k: self.total[k] for k in NOW_FIELDS}
         out = dict.fromkeys(NOW_FIELDS, 0)
         for cell, tally in self.cells.items():
-            if cells is not None and not cells(cell):
+            if not cells(cell):
                 continue
             out[cell[2]] += tally.tickets
             out["overdue"] += tally.overdue

@@ -22,6 +22,7 @@ sums the lists of the (group, agent) pairs it matches.
 from __future__ import annotations
 
 import bisect
+import itertools
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -149,25 +150,47 @@ class Moments:
         return found
 
 
-def day_numbers(moments: Iterable[Moments], start: float, cut: float) -> dict[str, Any]:
-    """The day's numbers counted over [start, cut] (cut: now, or the same time another day)."""
+def day_numbers(
+    moments: Iterable[Moments],
+    start: float,
+    cut: float,
+    sorted_taken: Iterable[list[float]] | None = None,
+) -> dict[str, Any]:
+    """The day's numbers counted over [start, cut] (cut: now, or the same time another day).
+    `sorted_taken`: the first-response times of the day, already sorted per owner (the index
+    keeps them for its current day), instead of collecting and sorting them here."""
     created = resolved = fr_breached = resolution_breached = 0
-    taken: list[float] = []
+    collected: list[float] = []
     for m in moments:
         created += _count(m.created, start, cut)
         resolved += _count(m.resolved, start, cut)
         fr_breached += _count(m.fr_breached, start, cut)
         resolution_breached += _count(m.resolution_breached, start, cut)
-        lo = bisect.bisect_left(m.responded, (start, -1.0))
-        hi = bisect.bisect_right(m.responded, (cut, float("inf")))
-        taken += [seconds for _, seconds in m.responded[lo:hi]]
+        if sorted_taken is None:
+            lo = bisect.bisect_left(m.responded, (start, -1.0))
+            hi = bisect.bisect_right(m.responded, (cut, float("inf")))
+            collected += [seconds for _, seconds in m.responded[lo:hi]]
+    if sorted_taken is not None:
+        lists = [t for t in sorted_taken if t]
+        merged = lists[0] if len(lists) == 1 else sorted(itertools.chain.from_iterable(lists))
+        median = _median_sorted(merged)
+    else:
+        median = statistics.median(collected) if collected else None
     return {
         "created": created,
         "resolved": resolved,
         "fr_breached": fr_breached,
         "resolution_breached": resolution_breached,
-        "median_first_response_seconds": round(statistics.median(taken), 1) if taken else None,
+        "median_first_response_seconds": None if median is None else round(median, 1),
     }
+
+
+def _median_sorted(values: list[float]) -> float | None:
+    n = len(values)
+    if n == 0:
+        return None
+    middle = n // 2
+    return values[middle] if n % 2 else (values[middle - 1] + values[middle]) / 2
 
 
 class DayIndex:
@@ -185,6 +208,11 @@ class DayIndex:
         self._archived: dict[int, tuple[str, DayFacts | None]] = {}
         self._counted: dict[int, DayFacts] = {}
         self.version = 0  # changes whenever a count may have changed
+        # The first-response times of the tickets first answered within `window` (the current
+        # day), sorted, per owner and in all: the median is then the middle, not a sort.
+        self.window: tuple[float, float] = (0.0, 0.0)
+        self.taken_by_owner: dict[Owner, list[float]] = {}
+        self.taken_all: list[float] = []
 
     def __len__(self) -> int:
         return len(self._counted)
@@ -210,6 +238,30 @@ class DayIndex:
             del self._archived[ident]
             self._recount(ident)
 
+    def set_window(self, start: float, end: float) -> None:
+        """Keep the first-response times of [start, end) sorted (once a day: at midnight)."""
+        if self.window == (start, end):
+            return
+        self.window = (start, end)
+        self.taken_by_owner = {}
+        self.taken_all = []
+        for facts in self._counted.values():
+            self._take(facts, 1)
+
+    def _take(self, facts: DayFacts, sign: int) -> None:
+        at, seconds = facts.first_responded_at, facts.first_response_seconds
+        if at is None or seconds is None or not self.window[0] <= at < self.window[1]:
+            return
+        owned = self.taken_by_owner.setdefault(facts.owner, [])
+        if sign > 0:
+            bisect.insort(owned, seconds)
+            bisect.insort(self.taken_all, seconds)
+        else:
+            _remove(owned, seconds)
+            _remove(self.taken_all, seconds)
+            if not owned:
+                del self.taken_by_owner[facts.owner]
+
     def _recount(self, ident: int) -> None:
         if ident in self._active:
             facts = self._active[ident]
@@ -220,6 +272,7 @@ class DayIndex:
         if old == facts:
             return
         if old is not None:
+            self._take(old, -1)
             self.all.remove(old)
             owned = self.by_owner[old.owner]
             owned.remove(old)
@@ -229,6 +282,7 @@ class DayIndex:
             self._counted.pop(ident, None)
         else:
             self._counted[ident] = facts
+            self._take(facts, 1)
             self.all.add(facts)
             self.by_owner.setdefault(facts.owner, Moments()).add(facts)
         self.version += 1
@@ -236,10 +290,15 @@ class DayIndex:
     def numbers(
         self, start: float, cut: float, owners: Callable[[Owner], bool] | None = None
     ) -> dict[str, Any]:
-        """The numbers over [start, cut], of every ticket or of the owners `owners` accepts."""
+        """The numbers over [start, cut], of every ticket or of the owners `owners` accepts.
+        Within the current window (today) the median comes from the kept sorted times, which
+        hold every first response of the day (one later than `cut` is a clock's skew)."""
+        current = start == self.window[0] and cut < self.window[1]
         if owners is None:
-            return day_numbers([self.all], start, cut)
-        return day_numbers([m for owner, m in self.by_owner.items() if owners(owner)], start, cut)
+            return day_numbers([self.all], start, cut, [self.taken_all] if current else None)
+        mine = [owner for owner in self.by_owner if owners(owner)]
+        taken = [self.taken_by_owner.get(owner, []) for owner in mine] if current else None
+        return day_numbers([self.by_owner[owner] for owner in mine], start, cut, taken)
 
     def next_change_after(self, moment: float) -> float | None:
         return self.all.next_after(moment)
