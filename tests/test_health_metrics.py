@@ -105,6 +105,12 @@ async def test_metrics_report_the_board(tmp_path):
     assert got[("ticket_dash_freshservice_rate_limited_total", ())] == 3
     assert got[("ticket_dash_watcher_count", (("name", "tickets_written"),))] == 7
     assert ("ticket_dash_watcher_count", (("name", "api_calls"),)) not in got
+    # today's numbers and the board now, as the wall's Today strip shows them
+    assert got[("ticket_dash_now", (("measure", "open"),))] == 3
+    assert got[("ticket_dash_now", (("measure", "unassigned"),))] == 3
+    assert ("ticket_dash_today", (("measure", "created"),)) in got
+    median = got[("ticket_dash_today", (("measure", "median_first_response_seconds"),))]
+    assert median != median  # NaN: nobody answered today
 
 
 async def test_metrics_count_the_real_watchers_api_calls(tmp_path):

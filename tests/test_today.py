@@ -229,3 +229,33 @@ def test_the_kept_sorted_first_responses_give_the_same_median_as_counting_afresh
     group_two = lambda owner: owner[0] == 2  # noqa: E731
     assert kept.numbers(today.start, now, group_two) == fresh.numbers(today.start, now, group_two)
     assert kept.numbers(today.start, now)["median_first_response_seconds"] is not None
+
+
+def summary_of(tickets: list[dict[str, Any]]):
+    """A Summary (app/live/summary.py) over these active tickets, on a clock we move."""
+    from app.contract.mappings import Names
+    from app.live.summary import Summary
+    from app.settings import Settings
+
+    summary = Summary(Settings(timezone="Europe/Berlin"), Names)
+    for data in tickets:
+        summary.days.put_active(data["id"], day_facts(ticket_from_json(data)))
+    return summary
+
+
+def test_the_summary_moves_with_the_clock_past_a_due_time_and_past_midnight() -> None:
+    from app.rules.filters import RowFilter
+
+    due = at("2026-12-06T23:37:00")  # between two trend samples (23:30, 23:45)
+    data = ticket(1, at("2026-12-06T22:00:00"), fr_due_by=due)
+    summary = summary_of([data])
+    before = at("2026-12-06T23:00:00")
+    assert summary.next_wake(due - 60) == due  # the clock wakes when the breach falls
+    assert summary.for_view(RowFilter(), before)["today"]["fr_breached"] == 0
+    assert summary.for_view(RowFilter(), due + 1)["today"]["fr_breached"] == 1
+    assert summary.for_view(RowFilter(), due + 1)["today"]["created"] == 1
+    midnight = at("2026-12-07T00:00:00")
+    assert summary.next_wake(at("2026-12-06T23:50:00")) == midnight
+    after = summary.for_view(RowFilter(), midnight + 1)
+    assert after["date"] == "2026-12-07"
+    assert after["today"]["created"] == 0 and after["today"]["fr_breached"] == 0
