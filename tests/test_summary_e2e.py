@@ -160,3 +160,30 @@ def test_the_trend_survives_a_restart(start_board, folders, tmp_path):
     # the new sample is the next point)
     assert any(p["open"] == 3 for p in summary["trend"])
     assert summary["trend"][0]["open"] is None
+
+
+def test_two_workers_share_one_trend_store(folders, tmp_path):
+    import sqlite3
+
+    from support.server import serving
+
+    tickets, _ = folders
+    write_ticket(tickets, 1, group_id=7)
+    write_ticket(tickets, 2, group_id=8)
+    state = tmp_path / "state"
+    env = {"TICKET_DASH_WORKERS": "2", "TICKET_DASH_STATE_DIR": str(state)}
+    with serving(*folders, env=env, log_dir=tmp_path / "logs") as server:
+        answers = [get_summary(server.url) for _ in range(8)]  # both workers answer some
+        log = "\n".join(p.read_text() for p in (tmp_path / "logs").glob("*.log"))
+    for got in answers:
+        assert got["trend"][-1]["open"] == 2
+    assert "trend store" not in log  # neither worker failed to open or write it
+    with sqlite3.connect(state / "trend.sqlite3") as db:
+        (sampled,) = db.execute("SELECT COUNT(*) FROM sampled").fetchone()
+        rows = db.execute(
+            "SELECT t, group_id, section, tickets FROM cells ORDER BY group_id"
+        ).fetchall()
+    assert sampled >= 1
+    last = max(t for t, *_ in rows)
+    # each worker wrote the same sample for the same time: one copy of each cell, not two
+    assert [(g, s, n) for t, g, s, n in rows if t == last] == [(7, "open", 1), (8, "open", 1)]
