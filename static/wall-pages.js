@@ -350,7 +350,9 @@
       var first = lastHeight < 0;
       lastHeight = h;
       lastWidth = w;
-      if (!first) again();
+      // The first call reports the size the page was planned for, unless something above the
+      // board changed height in between (a strip filled in by the first snapshot): then plan again.
+      if (!first || (sizes && Math.abs(measure().limit - sizes.limit) > 0.5)) again();
     }).observe(main);
   }
 

@@ -193,7 +193,7 @@ async def test_a_ticket_change_beside_a_broken_status_file_is_published(folders)
             events = EventReader(connection)
             await events.next_of("snapshot")
             (tickets / ".watcher.json").write_text(NESTED)
-            write_json_atomic(tickets / "5.json", ticket_json(5))
+            write_json_atomic(tickets / "5.json", ticket_json(5, now=time.time()))
             patch = await events.next_of("patch")
             assert [r["id"] for r in patch["upsert"]] == [5]
             await connection.disconnect()

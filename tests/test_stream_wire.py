@@ -72,6 +72,13 @@ async def test_reconnect_with_last_event_id_gets_a_fresh_snapshot(server, folder
         write_ticket(tickets, 2)
         last = await next_event(events, "patch")
     write_ticket(tickets, 3)  # while disconnected
+    async with httpx.AsyncClient(timeout=10) as client:  # the board has seen it
+        async with asyncio.timeout(10):
+            while 3 not in [
+                r["id"]
+                for r in (await client.get(f"{server.url}/api/tickets")).json()["sections"]["open"]
+            ]:
+                await asyncio.sleep(0.02)
     async with sse_stream(f"{server.url}/events", {"Last-Event-ID": last.id}) as (_, events):
         snap = (await next_event(events, "snapshot")).json()
         assert [r["id"] for r in snap["sections"]["open"]] == [1, 2, 3]
