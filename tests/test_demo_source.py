@@ -184,6 +184,23 @@ def test_a_customer_replied_ticket_heard_from_the_requester_after_the_agent(
         assert parse(stats["requester_responded_at"]) > parse(stats["agent_responded_at"])
 
 
+def test_every_ticket_is_due_for_a_first_response_before_its_resolution(
+    settings: Settings,
+) -> None:
+    """Service Requests too, as in Freshservice: the board measures first responses against
+    fr_due_by for every type, so a request whose two due times were equal would look late."""
+    clock = FrozenClock()
+    source = DemoSource(settings, seed=25, clock=clock)
+    source.start()
+    for _ in range(200):
+        clock.advance(seconds=3)
+        source.step()
+    tickets = [json.loads(p.read_text("utf-8")) for p in every_ticket_file(settings)]
+    assert {t["type"] for t in tickets} == {"Incident", "Service Request"}
+    for ticket in tickets:
+        assert parse(ticket["fr_due_by"]) < parse(ticket["due_by"]), ticket["id"]
+
+
 def test_the_same_seed_and_clock_write_the_same_files(tmp_path: Path) -> None:
     contents = []
     for name in ("a", "b"):
