@@ -14,7 +14,6 @@ from typing import NamedTuple
 
 from app.contract.times import iso_of
 from watcher.demo.catalog import (
-    AGENTS,
     CLOSED,
     CUSTOMER_REPLIED,
     ESCAPING_SUBJECT,
@@ -22,9 +21,7 @@ from watcher.demo.catalog import (
     OPEN,
     PENDING,
     PROBLEMS,
-    REQUESTERS,
     RESOLVED,
-    TAGS,
     WAITING_ON_CUSTOMER,
     Problem,
 )
@@ -33,8 +30,10 @@ from watcher.demo.tickets import (
     Ticket,
     agent_reply,
     needs_first_response,
-    new_ticket,
+    random_agent,
+    random_ticket,
     requester_reply,
+    resolve,
     set_priority,
     set_status,
 )
@@ -224,26 +223,24 @@ class Helpdesk:
     def _resolve(self, ticket: Ticket, now: datetime) -> None:
         if needs_first_response(ticket):
             agent_reply(ticket, ticket["responder_id"] or self._agent(), now)
-        set_status(ticket, self.rng.choice((RESOLVED, RESOLVED, RESOLVED, CLOSED)), now)
+        resolve(ticket, self.rng.choice((RESOLVED, RESOLVED, RESOLVED, CLOSED)), now)
 
     # --- helpers ------------------------------------------------------------------------------
     def _agent(self) -> int:
-        return self.rng.choice(list(AGENTS))
+        return random_agent(self.rng)
 
-    def _add(self, problem: Problem, created: datetime, fr_due: datetime, priority: int) -> Ticket:
-        rng = self.rng
+    def _add(
+        self,
+        problem: Problem,
+        created: datetime,
+        fr_due: datetime,
+        priority: int,
+        due: datetime | None = None,
+    ) -> Ticket:
         ident = self._next_id
         self._next_id += 1
-        ticket = new_ticket(
-            ident,
-            problem,
-            created=created,
-            fr_due=fr_due,
-            priority=priority,
-            requester_id=rng.choice(list(REQUESTERS)),
-            responder_id=self._agent() if rng.random() < 0.4 else None,
-            source=rng.choice((1, 1, 2, 3, 4, 14)),
-            tags=sorted(rng.sample(TAGS, rng.randrange(3))),
+        ticket = random_ticket(
+            ident, problem, self.rng, created=created, fr_due=fr_due, priority=priority, due=due
         )
         self.tickets[ident] = ticket
         return ticket

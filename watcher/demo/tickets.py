@@ -9,16 +9,20 @@ times, the running simulator with the present.
 from __future__ import annotations
 
 import html
+import random
 from datetime import datetime, timedelta
 from typing import Any
 
 from app.contract.times import iso_of, parse_iso_datetime
 from watcher.demo.catalog import (
+    AGENTS,
     CLOSED,
     DEPARTMENT_IDS,
     OPEN,
+    REQUESTERS,
     RESOLVED,
     SLA_POLICY_ID,
+    TAGS,
     WORKSPACE_ID,
     Problem,
 )
@@ -111,6 +115,35 @@ def new_ticket(
     }
 
 
+def random_agent(rng: random.Random) -> int:
+    return rng.choice(list(AGENTS))
+
+
+def random_ticket(
+    ident: int,
+    problem: Problem,
+    rng: random.Random,
+    *,
+    created: datetime,
+    fr_due: datetime,
+    priority: int,
+    due: datetime | None = None,
+) -> Ticket:
+    """`new_ticket` with the rest drawn at random: requester, agent (for some), channel, tags."""
+    return new_ticket(
+        ident,
+        problem,
+        created=created,
+        fr_due=fr_due,
+        priority=priority,
+        requester_id=rng.choice(list(REQUESTERS)),
+        responder_id=random_agent(rng) if rng.random() < 0.4 else None,
+        source=rng.choice((1, 1, 2, 3, 4, 14)),
+        tags=sorted(rng.sample(TAGS, rng.randrange(3))),
+        due=due,
+    )
+
+
 def _touch(ticket: Ticket, at: datetime) -> None:
     ticket["updated_at"] = iso_of(at)
     ticket["stats"]["updated_at"] = iso_of(at)
@@ -164,3 +197,11 @@ def set_priority(ticket: Ticket, priority: int, at: datetime) -> None:
     ticket["priority"] = priority
     ticket["urgency"] = min(priority, 3)
     _touch(ticket, at)
+
+
+def resolve(ticket: Ticket, status: int, at: datetime) -> None:
+    """Resolved (4) or Closed (5) at `at`; escalated when that is after its resolution due time."""
+    due = ticket["due_by"]
+    if due is not None and at > parse_iso_datetime(due):
+        ticket["is_escalated"] = True
+    set_status(ticket, status, at)
