@@ -339,9 +339,9 @@ async def test_running_fast_creates_answers_and_resolves_tickets(settings: Setti
     await run_until(source, 100)
     seeded = set(range(4101, 4141))
     active = active_tickets(settings)
-    archived = [p for p in (settings.tickets_dir / "archive").rglob("*.json")]
+    archived = [int(p.stem) for p in (settings.tickets_dir / "archive").rglob("*.json")]
     assert set(active) - seeded, "no new tickets"
-    assert archived, "nothing resolved"
+    assert [i for i in archived if i >= 4101], "nothing resolved (below 4101: the seeded past)"
     assert any(t["stats"]["first_responded_at"] for i, t in active.items() if i not in seeded)
     for path in every_ticket_file(settings):
         assert_valid(path)
@@ -406,7 +406,30 @@ def test_a_restart_replaces_its_own_leftovers_with_a_fresh_seed(settings: Settin
     DemoSource(settings, seed=23, clock=FrozenClock()).start()
     assert len(active_tickets(settings)) == 40
     assert not stray.exists()
-    assert not (settings.tickets_dir / "archive").exists()
+    # The archive holds the fresh seed's past and nothing of the first run's.
+    elsewhere = settings.tickets_dir.parent / "fresh"
+    fresh = dataclasses.replace(
+        settings, tickets_dir=elsewhere / "tickets", mappings_dir=elsewhere / "mappings"
+    )
+    DemoSource(fresh, seed=23, clock=FrozenClock()).start()
+    assert archive_files(settings) == archive_files(fresh)
+
+
+def test_a_restart_clears_an_archive_it_left_without_active_tickets(settings: Settings) -> None:
+    DemoSource(settings, seed=26, clock=FrozenClock()).start()
+    for path in settings.tickets_dir.glob("*.json"):
+        if path.name != ".watcher.json":
+            path.unlink()
+    stray = settings.tickets_dir / "archive" / "2020-01-01" / "1.json"
+    stray.parent.mkdir()
+    stray.write_text("{}")
+    DemoSource(settings, seed=26, clock=FrozenClock()).start()
+    assert not stray.parent.exists()
+
+
+def archive_files(settings: Settings) -> dict[str, bytes]:
+    root = settings.tickets_dir / "archive"
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*.json")}
 
 
 def test_it_refuses_a_folder_of_tickets_another_source_wrote(settings: Settings) -> None:
@@ -419,3 +442,12 @@ def test_it_refuses_a_folder_of_tickets_another_source_wrote(settings: Settings)
     with pytest.raises(SourceError):
         DemoSource(settings, seed=24).start()
     assert real.read_text() == '{"id": 4711}'
+
+
+def test_it_refuses_a_folder_whose_archive_another_source_wrote(settings: Settings) -> None:
+    archived = settings.tickets_dir / "archive" / "2025-11-26" / "4711.json"
+    archived.parent.mkdir(parents=True)
+    archived.write_text('{"id": 4711}')
+    with pytest.raises(SourceError, match="did not write"):
+        DemoSource(settings, seed=24).start()
+    assert archived.read_text() == '{"id": 4711}'

@@ -63,6 +63,7 @@ class Helpdesk:
         self.rng = rng
         self.th = thresholds
         self.tickets: dict[int, Ticket] = {}
+        self.first_id = first_id  # the seed's first; the past (watcher.demo.history) is below it
         self._next_id = first_id
         # Walkers nobody answers or resolves before they have visibly crossed their threshold.
         self._hold_until: dict[int, datetime] = {}

@@ -200,8 +200,8 @@ def set_priority(ticket: Ticket, priority: int, at: datetime) -> None:
 
 
 def resolve(ticket: Ticket, status: int, at: datetime) -> None:
-    """Resolved (4) or Closed (5) at `at`; escalated when that is after its resolution due time."""
-    due = ticket["due_by"]
-    if due is not None and at > parse_iso_datetime(due):
-        ticket["is_escalated"] = True
+    """Resolved (4) or Closed (5) at `at`; escalated when it was resolved after its due time."""
     set_status(ticket, status, at)
+    due, resolved = ticket["due_by"], ticket["stats"]["resolved_at"]
+    if due is not None and parse_iso_datetime(resolved) > parse_iso_datetime(due):
+        ticket["is_escalated"] = True
