@@ -25,7 +25,14 @@ from watcher.demo.catalog import (
     WAITING_ON_CUSTOMER,
     Problem,
 )
-from watcher.demo.seed import SEED_PLAN, Thresholds, first_response_target, place_deadline
+from watcher.demo.seed import (
+    DUE_WALK_MINUTES,
+    SEED_PLAN,
+    Slot,
+    Thresholds,
+    first_response_target,
+    place_deadline,
+)
 from watcher.demo.tickets import (
     Ticket,
     agent_reply,
@@ -80,7 +87,7 @@ class Helpdesk:
                 pool = REQUESTS if i % 3 == 2 else INCIDENTS
                 problem = pool[(i // 3) % len(pool)]
             if slot.target == "responded":
-                self._seed_responded(now, problem, priority, slot.old)
+                self._seed_responded(now, problem, priority, slot)
             else:
                 self._seed_unanswered(now, problem, priority, slot.target, slot.old)
         return list(self.tickets.values())
@@ -100,15 +107,32 @@ class Helpdesk:
                 self._hold_until[self._next_id] = crossing + HOLD_AFTER_CROSSING
         self._add(problem, created, fr_due, priority)
 
-    def _seed_responded(self, now: datetime, problem: Problem, priority: int, old: bool) -> None:
+    def _seed_responded(self, now: datetime, problem: Problem, priority: int, slot: Slot) -> None:
         rng = self.rng
-        age = timedelta(days=rng.uniform(31, 60)) if old else timedelta(hours=rng.uniform(2, 72))
+        if slot.old:
+            age = timedelta(days=rng.uniform(31, 60))
+        elif slot.twist == "young":
+            age = timedelta(minutes=rng.uniform(15, 50))
+        elif slot.twist == "due_passed":
+            age = timedelta(hours=rng.uniform(4, 30))
+        else:
+            age = timedelta(hours=rng.uniform(2, 72))
         created = now - age
-        ticket = self._add(
-            problem, created, created + first_response_target(priority, self.th, rng), priority
-        )
+        fr_due = created + first_response_target(priority, self.th, rng)
+        due = None
+        if slot.twist == "due_passed":
+            due = now - timedelta(minutes=rng.uniform(10, 120))
+        elif slot.twist == "due_soon":
+            due = now + timedelta(minutes=rng.uniform(*DUE_WALK_MINUTES))
+            self._hold_until[self._next_id] = due + HOLD_AFTER_CROSSING
+        if due is not None and fr_due >= due:
+            fr_due = created + (due - created) * 0.3
+        ticket = self._add(problem, created, fr_due, priority, due)
         # Replay its history in the past: answered early on, then some recent activity.
-        answered = created + age * rng.uniform(0.05, 0.4)
+        if slot.twist == "young":
+            answered = created + timedelta(minutes=rng.uniform(3, 12))
+        else:
+            answered = created + age * rng.uniform(0.05, 0.4)
         last = now - (now - answered) * rng.uniform(0.02, 0.5)
         agent = self._agent()
         agent_reply(ticket, agent, answered)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 WALK_MINUTES = (2.0, 5.0)  # a walker crosses its next threshold this many minutes after birth
+DUE_WALK_MINUTES = (0.5, 3.0)  # a resolution walker's due time passes this soon after the start
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,15 @@ class Thresholds:
 
 
 class Slot(NamedTuple):
-    """One seeded ticket's role: the SLA state it starts in and whether it is a month old."""
+    """One seeded ticket's role: the SLA state it starts in, whether it is a month old, and for
+    some answered tickets a twist that today's numbers show (issue #11): `young` (created and
+    answered within the last hour), `due_passed` (its resolution due time passed 10 minutes to
+    2 hours ago), `due_soon` (a resolution walker: due within the first minutes, not resolved
+    before)."""
 
     target: str  # overdue | critical | warning | normal | responded | to_warning | to_critical | to_overdue
     old: bool = False
+    twist: str = ""  # responded only: "" | young | due_passed | due_soon
 
 
 # Thirteen slots (a prime, so the four priorities and three types rotate across all of them).
@@ -40,13 +46,13 @@ SEED_PLAN: tuple[Slot, ...] = (
     Slot("critical"),
     Slot("warning"),
     Slot("normal"),
-    Slot("responded"),
+    Slot("responded", twist="due_soon"),
     Slot("to_critical"),
     Slot("to_overdue"),
-    Slot("responded"),
+    Slot("responded", twist="due_passed"),
     Slot("overdue", old=True),
     Slot("to_warning"),
-    Slot("responded"),
+    Slot("responded", twist="young"),
     Slot("normal"),
 )
 
@@ -59,8 +65,8 @@ class Deadline(NamedTuple):
 def place_deadline(target: str, now: datetime, th: Thresholds, rng: random.Random) -> Deadline:
     """A first-response deadline that puts a ticket in `target` state at `now`."""
     walk = timedelta(minutes=rng.uniform(*WALK_MINUTES))
-    if target == "overdue":
-        return Deadline(now - timedelta(minutes=rng.uniform(10, 2880)), None)
+    if target == "overdue":  # earlier today, mostly (the month-old slots are the forgotten ones)
+        return Deadline(now - timedelta(minutes=rng.uniform(10, 240)), None)
     if target == "critical":
         return Deadline(now + th.critical * rng.uniform(0.25, 0.9), None)
     if target == "warning":
