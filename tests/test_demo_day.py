@@ -211,3 +211,123 @@ def test_spam_and_deleted_tickets_would_count_if_they_were_not_left_out(
     thrown_away = [t for t in archived(settings)[TODAY] if t["spam"] or t["deleted"]]
     midnight = datetime.combine(TODAY, time(), UTC)
     assert [t for t in thrown_away if at(t["created_at"]) >= midnight]
+
+
+# --- while it runs -------------------------------------------------------------------------------
+
+
+def run(source: DemoSource, clock: FrozenClock, seconds: int) -> list[str]:
+    """`seconds` of the default speed (about an event a second), one event a second."""
+    kinds = []
+    for _ in range(seconds):
+        clock.advance(seconds=1)
+        kinds.append(source.step().kind)
+    return kinds
+
+
+@pytest.mark.parametrize("seed", [7, 8, 9])
+def test_within_a_minute_tickets_arrive_are_answered_and_resolved(
+    settings: Settings, seed: int
+) -> None:
+    clock = FrozenClock()
+    source = DemoSource(settings, seed=seed, clock=clock)
+    source.start()
+    before = todays_numbers(settings.tickets_dir, clock.now)
+    run(source, clock, 60)
+    after = todays_numbers(settings.tickets_dir, clock.now)
+    assert after.created > before.created
+    assert after.resolved > before.resolved
+    assert after.first_responses > before.first_responses
+
+
+def test_within_minutes_first_responses_and_resolutions_fall_due(settings: Settings) -> None:
+    clock = FrozenClock()
+    source = DemoSource(settings, seed=10, clock=clock)
+    source.start()
+    before = todays_numbers(settings.tickets_dir, clock.now)
+    run(source, clock, 3 * 60 + 5)  # the resolution walkers are due within 3 minutes
+    middle = todays_numbers(settings.tickets_dir, clock.now)
+    assert middle.resolution_breached > before.resolution_breached
+    run(source, clock, 3 * 60)  # the first-response walkers within 5
+    after = todays_numbers(settings.tickets_dir, clock.now)
+    assert after.fr_breached > before.fr_breached
+
+
+def test_a_resolve_is_archived_with_its_final_status_and_stats(settings: Settings) -> None:
+    clock = FrozenClock()
+    source = DemoSource(settings, seed=11, clock=clock)
+    source.start()
+    resolves = []
+    for _ in range(120):
+        clock.advance(seconds=1)
+        event = source.step()
+        if event.kind == "resolve":
+            resolves.append((event.ticket["id"], clock.now))
+    assert resolves
+    for ident, when in resolves:
+        path = settings.tickets_dir / "archive" / when.date().isoformat() / f"{ident}.json"
+        ticket = json.loads(path.read_text("utf-8"))
+        ticket_from_json(ticket)
+        assert ticket["status"] in (4, 5)
+        assert at(ticket["stats"]["resolved_at"]) == when
+        assert ticket["stats"]["first_responded_at"] is not None
+        if ticket["status"] == 5:
+            assert at(ticket["stats"]["closed_at"]) == when
+
+
+# --- what the archive keeps ----------------------------------------------------------------------
+
+
+def past_files(settings: Settings) -> dict[str, list[int]]:
+    """The seeded past's ids (below the first seeded id) by archive folder."""
+    return {
+        day.isoformat(): sorted(t["id"] for t in tickets if t["id"] < FIRST_SEEDED_ID)
+        for day, tickets in archived(settings).items()
+    }
+
+
+def test_churn_never_pushes_the_past_out_only_its_own_oldest_resolves(
+    settings: Settings,
+) -> None:
+    clock = FrozenClock()
+    source = DemoSource(settings, seed=12, clock=clock, archive_keep=50)
+    source.start()
+    past = past_files(settings)
+    run(source, clock, 1500)  # some 280 resolves, far beyond the 50 kept
+    assert past_files(settings) == past
+    churn = [t for ts in archived(settings).values() for t in ts if t["id"] >= FIRST_SEEDED_ID]
+    assert len(churn) == 50
+    newest = max(int(p.stem) for p in settings.tickets_dir.glob("archive/*/*.json"))
+    assert newest in {t["id"] for t in churn}
+
+
+def test_the_archive_keeps_today_and_two_days_before_as_the_days_pass(
+    settings: Settings,
+) -> None:
+    clock = FrozenClock()
+    source = DemoSource(settings, seed=13, clock=clock, archive_keep=50)
+    source.start()
+    past = past_files(settings)
+    before_yesterday = (TODAY - timedelta(days=2)).isoformat()
+    for days_later in (1, 2):
+        clock.now = START + timedelta(days=days_later)
+        run(source, clock, 300)
+        today = clock.now.date()
+        kept = {(today - timedelta(days=n)).isoformat() for n in (0, 1, 2)}
+        assert set(past_files(settings)) <= kept  # (a day of churn alone may be thinned out)
+        assert kept & set(past)
+        for day in kept & set(past):
+            assert past_files(settings)[day] == past[day]  # whole days, not a file less
+    assert before_yesterday not in past_files(settings)
+
+
+def test_a_heartbeat_drops_a_day_at_midnight_without_any_event(
+    settings: Settings,
+) -> None:
+    clock = FrozenClock()
+    source = DemoSource(settings, seed=14, clock=clock)
+    source.start()
+    clock.now = START + timedelta(days=1)
+    source.heartbeat()
+    assert (TODAY - timedelta(days=2)).isoformat() not in past_files(settings)
+    assert {YESTERDAY.isoformat(), TODAY.isoformat()} <= set(past_files(settings))
