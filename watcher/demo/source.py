@@ -6,8 +6,9 @@ after every change. The helpdesk itself (who answers what, when) is `watcher.dem
 
 Decisions, also in docs/ticket-format.md:
 - Every start is a fresh seed: times are relative to now, so yesterday's files would all be
-  overdue. The demo's own leftover ticket files are removed first; a folder whose ticket files
-  were written by another source is refused, so a mistyped `--tickets-dir` cannot wipe real data.
+  overdue. The demo's own leftover ticket files and archive are removed first; a folder whose
+  ticket files or archive another source wrote is refused, so a mistyped `--tickets-dir` cannot
+  wipe real data.
 - The seed also writes a past (`watcher.demo.history`): the tickets resolved, closed or thrown
   away since midnight UTC two days ago, straight into the archive, so a board counting today's
   numbers has a today and a yesterday from the first second.
@@ -15,8 +16,8 @@ Decisions, also in docs/ticket-format.md:
   would, then moves it to `tickets/archive/<resolved date>/<id>.json`; the date is the UTC date
   of `stats.resolved_at`, for the past and the running helpdesk alike.
 - The archive keeps whole days: today's folder and the `HISTORY_DAYS` before it (UTC), the rest
-  is removed as days pass. Within them the past is never thinned out; the running helpdesk's
-  own resolves are, oldest first, beyond `ARCHIVE_KEEP_MIN`, so a demo left running for weeks,
+  is removed as days pass. Within them the past is never thinned out; of the running helpdesk's
+  own resolves only the newest `ARCHIVE_KEEP_MIN` are kept, so a demo left running for weeks,
   or at a high `demo_speed`, does not fill the disk.
 """
 
