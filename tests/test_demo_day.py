@@ -253,6 +253,25 @@ def test_within_minutes_first_responses_and_resolutions_fall_due(settings: Setti
     assert after.fr_breached > before.fr_breached
 
 
+def test_new_tickets_wait_minutes_for_their_first_answer_not_seconds(settings: Settings) -> None:
+    """An event a second would answer a new ticket within seconds; a NOC takes minutes, and
+    the day's median first response must not sink to seconds while the demo runs."""
+    clock = FrozenClock()
+    source = DemoSource(settings, seed=15, clock=clock)
+    source.start()
+    run(source, clock, 30 * 60)
+    live = [t for t in read_tickets(settings.tickets_dir) if t["id"] >= FIRST_SEEDED_ID + 40]
+    waits = [
+        (at(t["stats"]["first_responded_at"]) - at(t["created_at"])).total_seconds()
+        for t in live
+        if t["stats"]["first_responded_at"] is not None
+    ]
+    assert len(waits) > 50
+    assert 2 * 60 < statistics.median(waits) < 15 * 60
+    day = todays_numbers(settings.tickets_dir, clock.now)
+    assert day.median_first_response is not None and day.median_first_response > 2 * 60
+
+
 def test_a_resolve_is_archived_with_its_final_status_and_stats(settings: Settings) -> None:
     clock = FrozenClock()
     source = DemoSource(settings, seed=11, clock=clock)

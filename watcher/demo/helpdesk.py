@@ -7,6 +7,7 @@ and time from the `now` passed to each call, so a seeded run with a fixed clock 
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -55,6 +56,12 @@ ESCAPING_PROBLEM = next(p for p in PROBLEMS if p.subject == ESCAPING_SUBJECT)
 SEED_PRIORITIES = (2, 3, 1, 4, 2, 2, 3, 1, 2, 3, 1)
 WALKER_SHARE = 0.2  # share of new tickets born a few minutes before their first-response deadline
 HOLD_AFTER_CROSSING = timedelta(minutes=5)  # walkers stay unanswered this long after crossing
+# Other new tickets wait for their first answer minutes, as in a NOC, not the seconds an event
+# a second would give them (log-normal: median, spread); never past their deadline.
+RESPONSE_WAIT_MINUTES = (4.0, 0.6)
+# New tickets and resolves, against the other events: about 4 of each a minute at demo_speed 1,
+# so a ticket stays some ten minutes and a day's counts move every minute or so.
+CHURN = 0.2
 
 
 class Event(NamedTuple):
@@ -169,10 +176,10 @@ class Helpdesk:
         return Event(kind, ticket)
 
     def _new_weight(self) -> float:
-        return 2.0 * min((self.target / max(len(self.tickets), 1)) ** 2, 10.0)
+        return 2.0 * CHURN * min((self.target / max(len(self.tickets), 1)) ** 2, 10.0)
 
     def _resolve_weight(self) -> float:
-        return 2.0 * (len(self.tickets) / self.target) ** 2
+        return 2.0 * CHURN * (len(self.tickets) / self.target) ** 2
 
     def _ids(self, now: datetime, test: Callable[[Ticket, datetime], bool]) -> list[int]:
         return [ident for ident, t in self.tickets.items() if test(t, now)]
@@ -220,6 +227,12 @@ class Helpdesk:
             self._hold_until[self._next_id] = crossing + HOLD_AFTER_CROSSING
         else:
             fr_due = now + first_response_target(priority, self.th, rng)
+            wait = timedelta(
+                minutes=rng.lognormvariate(
+                    math.log(RESPONSE_WAIT_MINUTES[0]), RESPONSE_WAIT_MINUTES[1]
+                )
+            )
+            self._hold_until[self._next_id] = now + min(wait, (fr_due - now) * 0.9)
         return self._add(problem, now, fr_due, priority)
 
     def _first_response(self, ticket: Ticket, now: datetime) -> None:

@@ -50,8 +50,8 @@ from watcher.source import SourceError
 log = logging.getLogger("watcher.demo")
 
 # The running helpdesk's archived resolves kept (the past's are not counted): this, or 5x the
-# active tickets if more. About a day of resolves at demo_speed 1, some 35 MB.
-ARCHIVE_KEEP_MIN = 20_000
+# active tickets if more. About two days of resolves at demo_speed 1, some 17 MB.
+ARCHIVE_KEEP_MIN = 10_000
 HEARTBEAT_SECONDS = 5.0  # with no event due, the status file is still refreshed this often
 
 Clock = Callable[[], datetime]
