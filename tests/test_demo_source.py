@@ -204,6 +204,23 @@ def test_a_customer_replied_ticket_heard_from_the_requester_after_the_agent(
         assert parse(stats["requester_responded_at"]) > parse(stats["agent_responded_at"])
 
 
+def test_every_ticket_is_due_for_a_first_response_before_its_resolution(
+    settings: Settings,
+) -> None:
+    """Service Requests too, as in Freshservice: the board measures first responses against
+    fr_due_by for every type, so a request whose two due times were equal would look late."""
+    clock = FrozenClock()
+    source = DemoSource(settings, seed=25, clock=clock)
+    source.start()
+    for _ in range(200):
+        clock.advance(seconds=3)
+        source.step()
+    tickets = [json.loads(p.read_text("utf-8")) for p in every_ticket_file(settings)]
+    assert {t["type"] for t in tickets} == {"Incident", "Service Request"}
+    for ticket in tickets:
+        assert parse(ticket["fr_due_by"]) < parse(ticket["due_by"]), ticket["id"]
+
+
 def test_the_same_seed_and_clock_write_the_same_files(tmp_path: Path) -> None:
     contents = []
     for name in ("a", "b"):
@@ -339,13 +356,16 @@ def test_active_count_stays_near_demo_tickets(settings: Settings) -> None:
 
 async def test_running_fast_creates_answers_and_resolves_tickets(settings: Settings) -> None:
     source = DemoSource(fast(settings), seed=17)
+    started = datetime.now(UTC).replace(microsecond=0)
     await run_until(source, 100)
     seeded = set(range(4101, 4141))
     active = active_tickets(settings)
-    archived = [p for p in (settings.tickets_dir / "archive").rglob("*.json")]
+    archived = [int(p.stem) for p in (settings.tickets_dir / "archive").rglob("*.json")]
     assert set(active) - seeded, "no new tickets"
-    assert archived, "nothing resolved"
-    assert any(t["stats"]["first_responded_at"] for i, t in active.items() if i not in seeded)
+    assert [i for i in archived if i >= 4101], "nothing resolved (below 4101: the seeded past)"
+    # Answered while it ran: the seed's tickets (new ones wait minutes for their first answer).
+    answered = [t["stats"]["first_responded_at"] for t in active.values()]
+    assert [a for a in answered if a is not None and parse(a) >= started]
     for path in every_ticket_file(settings):
         assert_valid(path)
 
@@ -409,7 +429,30 @@ def test_a_restart_replaces_its_own_leftovers_with_a_fresh_seed(settings: Settin
     DemoSource(settings, seed=23, clock=FrozenClock()).start()
     assert len(active_tickets(settings)) == 40
     assert not stray.exists()
-    assert not (settings.tickets_dir / "archive").exists()
+    # The archive holds the fresh seed's past and nothing of the first run's.
+    elsewhere = settings.tickets_dir.parent / "fresh"
+    fresh = dataclasses.replace(
+        settings, tickets_dir=elsewhere / "tickets", mappings_dir=elsewhere / "mappings"
+    )
+    DemoSource(fresh, seed=23, clock=FrozenClock()).start()
+    assert archive_files(settings) == archive_files(fresh)
+
+
+def test_a_restart_clears_an_archive_it_left_without_active_tickets(settings: Settings) -> None:
+    DemoSource(settings, seed=26, clock=FrozenClock()).start()
+    for path in settings.tickets_dir.glob("*.json"):
+        if path.name != ".watcher.json":
+            path.unlink()
+    stray = settings.tickets_dir / "archive" / "2020-01-01" / "1.json"
+    stray.parent.mkdir()
+    stray.write_text("{}")
+    DemoSource(settings, seed=26, clock=FrozenClock()).start()
+    assert not stray.parent.exists()
+
+
+def archive_files(settings: Settings) -> dict[str, bytes]:
+    root = settings.tickets_dir / "archive"
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*.json")}
 
 
 def test_it_refuses_a_folder_of_tickets_another_source_wrote(settings: Settings) -> None:
@@ -422,3 +465,12 @@ def test_it_refuses_a_folder_of_tickets_another_source_wrote(settings: Settings)
     with pytest.raises(SourceError):
         DemoSource(settings, seed=24).start()
     assert real.read_text() == '{"id": 4711}'
+
+
+def test_it_refuses_a_folder_whose_archive_another_source_wrote(settings: Settings) -> None:
+    archived = settings.tickets_dir / "archive" / "2025-11-26" / "4711.json"
+    archived.parent.mkdir(parents=True)
+    archived.write_text('{"id": 4711}')
+    with pytest.raises(SourceError, match="did not write"):
+        DemoSource(settings, seed=24).start()
+    assert archived.read_text() == '{"id": 4711}'

@@ -187,3 +187,25 @@ PROBLEMS: tuple[Problem, ...] = (
 )
 
 TAGS = ("noc", "vip", "monitoring", "after-hours", "follow-up")
+
+# What lands in the helpdesk's inbox and an agent marks as spam (only in the seeded history).
+SPAM: tuple[Problem, ...] = (
+    Problem(
+        "Your mailbox is almost full: verify your account now",
+        "Dear user, your mailbox has reached 98% of its quota. Click the link to verify.",
+        "Other",
+        31000002,
+    ),
+    Problem(
+        "Invoice 88213 overdue - final notice",
+        "Please find attached the overdue invoice. Payment is required within 24 hours.",
+        "Other",
+        31000002,
+    ),
+    Problem(
+        "Congratulations, you have been selected",
+        "You have been selected for an exclusive offer. Reply with your details to claim it.",
+        "Other",
+        31000002,
+    ),
+)

@@ -7,6 +7,7 @@ and time from the `now` passed to each call, so a seeded run with a fixed clock 
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -14,7 +15,6 @@ from typing import NamedTuple
 
 from app.contract.times import iso_of
 from watcher.demo.catalog import (
-    AGENTS,
     CLOSED,
     CUSTOMER_REPLIED,
     ESCAPING_SUBJECT,
@@ -22,25 +22,26 @@ from watcher.demo.catalog import (
     OPEN,
     PENDING,
     PROBLEMS,
-    REQUESTERS,
     RESOLVED,
-    TAGS,
     WAITING_ON_CUSTOMER,
     Problem,
 )
 from watcher.demo.seed import (
+    DUE_WALK_MINUTES,
     SEED_PLAN,
+    Slot,
     Thresholds,
     first_response_target,
     place_deadline,
-    resolution_time,
 )
 from watcher.demo.tickets import (
     Ticket,
     agent_reply,
     needs_first_response,
-    new_ticket,
+    random_agent,
+    random_ticket,
     requester_reply,
+    resolve,
     set_priority,
     set_status,
 )
@@ -55,6 +56,12 @@ ESCAPING_PROBLEM = next(p for p in PROBLEMS if p.subject == ESCAPING_SUBJECT)
 SEED_PRIORITIES = (2, 3, 1, 4, 2, 2, 3, 1, 2, 3, 1)
 WALKER_SHARE = 0.2  # share of new tickets born a few minutes before their first-response deadline
 HOLD_AFTER_CROSSING = timedelta(minutes=5)  # walkers stay unanswered this long after crossing
+# Other new tickets wait for their first answer minutes, as in a NOC, not the seconds an event
+# a second would give them (log-normal: median, spread); never past their deadline.
+RESPONSE_WAIT_MINUTES = (4.0, 0.6)
+# New tickets and resolves, against the other events: about 4 of each a minute at demo_speed 1,
+# so a ticket stays some ten minutes and a day's counts move every minute or so.
+CHURN = 0.2
 
 
 class Event(NamedTuple):
@@ -70,6 +77,7 @@ class Helpdesk:
         self.rng = rng
         self.th = thresholds
         self.tickets: dict[int, Ticket] = {}
+        self.first_id = first_id  # the seed's first; the past (watcher.demo.history) is below it
         self._next_id = first_id
         # Walkers nobody answers or resolves before they have visibly crossed their threshold.
         self._hold_until: dict[int, datetime] = {}
@@ -85,8 +93,8 @@ class Helpdesk:
             else:
                 pool = REQUESTS if i % 3 == 2 else INCIDENTS
                 problem = pool[(i // 3) % len(pool)]
-            if slot.answered:
-                self._seed_answered(now, problem, priority, slot.target, slot.old)
+            if slot.target == "responded":
+                self._seed_responded(now, problem, priority, slot)
             else:
                 self._seed_unanswered(now, problem, priority, slot.target, slot.old)
         return list(self.tickets.values())
@@ -106,19 +114,39 @@ class Helpdesk:
                 self._hold_until[self._next_id] = crossing + HOLD_AFTER_CROSSING
         self._add(problem, created, fr_due, priority)
 
-    def _seed_answered(
-        self, now: datetime, problem: Problem, priority: int, target: str, old: bool
-    ) -> None:
-        """An answered ticket whose resolution deadline (`due_by`) is in `target` state."""
+    def _seed_responded(self, now: datetime, problem: Problem, priority: int, slot: Slot) -> None:
         rng = self.rng
-        age = timedelta(days=rng.uniform(31, 60)) if old else timedelta(hours=rng.uniform(2, 72))
-        due_by, _ = place_deadline(target, now, self.th, rng)
-        created = min(now - age, due_by - timedelta(hours=1))
-        age = now - created
-        fr_due = min(created + first_response_target(priority, self.th, rng), due_by)
-        ticket = self._add(problem, created, fr_due, priority, due_by=due_by)
+        if slot.old:
+            age = timedelta(days=rng.uniform(31, 60))
+        elif slot.twist == "young":
+            age = timedelta(minutes=rng.uniform(15, 50))
+        elif slot.twist == "due_passed":
+            age = timedelta(hours=rng.uniform(4, 30))
+        else:
+            age = timedelta(hours=rng.uniform(2, 72))
+        created = now - age
+        fr_due = created + first_response_target(priority, self.th, rng)
+        due = None
+        if slot.twist == "due_passed":
+            due = now - timedelta(minutes=rng.uniform(10, 120))
+        elif slot.twist == "due_soon":
+            due = now + timedelta(minutes=rng.uniform(*DUE_WALK_MINUTES))
+            self._hold_until[self._next_id] = due + HOLD_AFTER_CROSSING
+        elif slot.twist == "young" and self._next_id % 2 == 0:
+            # every other young one: its resolution in the Warning window (the rest are Normal)
+            due = (
+                now
+                + self.th.critical
+                + (self.th.warning - self.th.critical) * rng.uniform(0.2, 0.8)
+            )
+        if due is not None and fr_due >= due:
+            fr_due = created + (due - created) * 0.3
+        ticket = self._add(problem, created, fr_due, priority, due)
         # Replay its history in the past: answered early on, then some recent activity.
-        answered = created + age * rng.uniform(0.05, 0.4)
+        if slot.twist == "young":
+            answered = created + timedelta(minutes=rng.uniform(3, 12))
+        else:
+            answered = created + age * rng.uniform(0.05, 0.4)
         last = now - (now - answered) * rng.uniform(0.02, 0.5)
         agent = self._agent()
         agent_reply(ticket, agent, answered)
@@ -155,10 +183,10 @@ class Helpdesk:
         return Event(kind, ticket)
 
     def _new_weight(self) -> float:
-        return 2.0 * min((self.target / max(len(self.tickets), 1)) ** 2, 10.0)
+        return 2.0 * CHURN * min((self.target / max(len(self.tickets), 1)) ** 2, 10.0)
 
     def _resolve_weight(self) -> float:
-        return 2.0 * (len(self.tickets) / self.target) ** 2
+        return 2.0 * CHURN * (len(self.tickets) / self.target) ** 2
 
     def _ids(self, now: datetime, test: Callable[[Ticket, datetime], bool]) -> list[int]:
         return [ident for ident, t in self.tickets.items() if test(t, now)]
@@ -206,6 +234,12 @@ class Helpdesk:
             self._hold_until[self._next_id] = crossing + HOLD_AFTER_CROSSING
         else:
             fr_due = now + first_response_target(priority, self.th, rng)
+            wait = timedelta(
+                minutes=rng.lognormvariate(
+                    math.log(RESPONSE_WAIT_MINUTES[0]), RESPONSE_WAIT_MINUTES[1]
+                )
+            )
+            self._hold_until[self._next_id] = now + min(wait, (fr_due - now) * 0.9)
         return self._add(problem, now, fr_due, priority)
 
     def _first_response(self, ticket: Ticket, now: datetime) -> None:
@@ -234,11 +268,11 @@ class Helpdesk:
     def _resolve(self, ticket: Ticket, now: datetime) -> None:
         if needs_first_response(ticket):
             agent_reply(ticket, ticket["responder_id"] or self._agent(), now)
-        set_status(ticket, self.rng.choice((RESOLVED, RESOLVED, RESOLVED, CLOSED)), now)
+        resolve(ticket, self.rng.choice((RESOLVED, RESOLVED, RESOLVED, CLOSED)), now)
 
     # --- helpers ------------------------------------------------------------------------------
     def _agent(self) -> int:
-        return self.rng.choice(list(AGENTS))
+        return random_agent(self.rng)
 
     def _add(
         self,
@@ -246,24 +280,12 @@ class Helpdesk:
         created: datetime,
         fr_due: datetime,
         priority: int,
-        due_by: datetime | None = None,
+        due: datetime | None = None,
     ) -> Ticket:
-        """A new unanswered ticket; resolution due `resolution_time` after the first response
-        unless `due_by` says otherwise."""
-        rng = self.rng
         ident = self._next_id
         self._next_id += 1
-        ticket = new_ticket(
-            ident,
-            problem,
-            created=created,
-            fr_due=fr_due,
-            due_by=due_by or fr_due + resolution_time(priority, problem.type),
-            priority=priority,
-            requester_id=rng.choice(list(REQUESTERS)),
-            responder_id=self._agent() if rng.random() < 0.4 else None,
-            source=rng.choice((1, 1, 2, 3, 4, 14)),
-            tags=sorted(rng.sample(TAGS, rng.randrange(3))),
+        ticket = random_ticket(
+            ident, problem, self.rng, created=created, fr_due=fr_due, priority=priority, due=due
         )
         self.tickets[ident] = ticket
         return ticket

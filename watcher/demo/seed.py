@@ -1,10 +1,9 @@
-"""Where a simulated ticket's deadlines sit relative to the board's SLA thresholds.
+"""Where a simulated ticket's first-response deadline sits relative to the board's SLA thresholds.
 
-The board colours a ticket by the time left to its next unmet deadline (the first response while
-unanswered, else resolution, `due_by`): Overdue (< 0), Critical (< `fr_critical_hours`), Warning
-(< `fr_warning_hours`), Normal. A seed that shows every state of both deadlines, and tickets that
-cross a threshold a few minutes after start ("walkers"), need deadlines placed against the
-thresholds the board actually uses, so they are computed here from them.
+The board colours an unanswered ticket by the time left to its deadline: Overdue (< 0),
+Critical (< `fr_critical_hours`), Warning (< `fr_warning_hours`), Normal. A seed that shows every
+state, and tickets that cross a threshold a few minutes after start ("walkers"), need deadlines
+placed against the thresholds the board actually uses, so they are computed here from them.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 WALK_MINUTES = (2.0, 5.0)  # a walker crosses its next threshold this many minutes after birth
+DUE_WALK_MINUTES = (0.5, 3.0)  # a resolution walker's due time passes this soon after the start
 
 
 @dataclass(frozen=True)
@@ -28,42 +28,45 @@ class Thresholds:
 
 
 class Slot(NamedTuple):
-    """One seeded ticket's role: the SLA state it starts in, whether it was answered (then the
-    state is its resolution deadline's, else its first response's), whether it is a month old."""
+    """One seeded ticket's role: the SLA state it starts in, whether it is a month old, and for
+    some answered tickets a twist that today's numbers show (issue #11): `young` (created and
+    answered within the last hour), `due_passed` (its resolution due time passed 10 minutes to
+    2 hours ago), `due_soon` (a resolution walker: due within the first minutes, not resolved
+    before)."""
 
-    target: str  # overdue | critical | warning | normal | to_warning | to_critical | to_overdue
+    target: str  # overdue | critical | warning | normal | responded | to_warning | to_critical | to_overdue
     old: bool = False
-    answered: bool = False
+    twist: str = ""  # responded only: "" | young | due_passed | due_soon
 
 
 # Thirteen slots (a prime, so the four priorities and three types rotate across all of them).
 SEED_PLAN: tuple[Slot, ...] = (
-    Slot("normal", old=True, answered=True),
+    Slot("responded", old=True),
     Slot("overdue"),
     Slot("critical"),
     Slot("warning"),
     Slot("normal"),
-    Slot("overdue", answered=True),
+    Slot("responded", twist="due_soon"),
     Slot("to_critical"),
     Slot("to_overdue"),
-    Slot("warning", answered=True),
+    Slot("responded", twist="due_passed"),
     Slot("overdue", old=True),
     Slot("to_warning"),
-    Slot("normal", answered=True),
+    Slot("responded", twist="young"),
     Slot("normal"),
 )
 
 
 class Deadline(NamedTuple):
-    at: datetime
+    fr_due: datetime
     crossing: datetime | None  # when a walker crosses into its next state; None otherwise
 
 
 def place_deadline(target: str, now: datetime, th: Thresholds, rng: random.Random) -> Deadline:
-    """A deadline that puts a ticket in `target` state at `now`."""
+    """A first-response deadline that puts a ticket in `target` state at `now`."""
     walk = timedelta(minutes=rng.uniform(*WALK_MINUTES))
-    if target == "overdue":
-        return Deadline(now - timedelta(minutes=rng.uniform(10, 2880)), None)
+    if target == "overdue":  # earlier today, mostly (the month-old slots are the forgotten ones)
+        return Deadline(now - timedelta(minutes=rng.uniform(10, 240)), None)
     if target == "critical":
         return Deadline(now + th.critical * rng.uniform(0.25, 0.9), None)
     if target == "warning":
@@ -94,12 +97,3 @@ def first_response_target(priority: int, th: Thresholds, rng: random.Random) -> 
     if priority == 2:
         return timedelta(hours=8)
     return timedelta(hours=24)
-
-
-def resolution_time(priority: int, ticket_type: str) -> timedelta:
-    """How long after the first-response deadline a ticket's resolution is due (`due_by`):
-    hours for an Incident, days for a Service Request (both later than the first response, as
-    in Freshservice)."""
-    if ticket_type == "Service Request":
-        return timedelta(days=5 - priority)
-    return timedelta(hours=4 * (5 - priority))

@@ -6,11 +6,19 @@ after every change. The helpdesk itself (who answers what, when) is `watcher.dem
 
 Decisions, also in docs/ticket-format.md:
 - Every start is a fresh seed: times are relative to now, so yesterday's files would all be
-  overdue. The demo's own leftover ticket files are removed first; a folder whose ticket files
-  were written by another source is refused, so a mistyped `--tickets-dir` cannot wipe real data.
-- A resolve rewrites the file with its final status (4 or 5), as a Freshservice poll would, then
-  moves it to `tickets/archive/<resolved date>/<id>.json`. Only the newest archived files are
-  kept, so a demo left running for weeks does not fill the disk.
+  overdue. The demo's own leftover ticket files and archive are removed first; a folder whose
+  ticket files or archive another source wrote is refused, so a mistyped `--tickets-dir` cannot
+  wipe real data.
+- The seed also writes a past (`watcher.demo.history`): the tickets resolved, closed or thrown
+  away since midnight UTC two days ago, straight into the archive, so a board counting today's
+  numbers has a today and a yesterday from the first second.
+- A resolve rewrites the file with its final status (4 or 5) and `stats`, as a Freshservice poll
+  would, then moves it to `tickets/archive/<resolved date>/<id>.json`; the date is the UTC date
+  of `stats.resolved_at`, for the past and the running helpdesk alike.
+- The archive keeps whole days: today's folder and the `HISTORY_DAYS` before it (UTC), the rest
+  is removed as days pass. Within them the past is never thinned out; of the running helpdesk's
+  own resolves only the newest `ARCHIVE_KEEP_MIN` are kept, so a demo left running for weeks,
+  or at a high `demo_speed`, does not fill the disk.
 """
 
 from __future__ import annotations
@@ -24,8 +32,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from app.contract.archive import archive_ticket, remove_ticket
-from app.contract.atomic import write_json_atomic
+from app.contract.archive import archive_ticket, prune_archive, remove_ticket
+from app.contract.atomic import dump_json, write_atomic, write_json_atomic
 from app.contract.layout import MAPPING_FILES, archive_root, ticket_id_of_name, ticket_path
 from app.contract.mappings import write_mapping
 from app.contract.reading import scan_ticket_files
@@ -34,13 +42,16 @@ from app.contract.times import iso_of
 from app.settings import Settings
 from watcher.demo.catalog import AGENTS, GROUPS, REQUESTERS, STATUSES
 from watcher.demo.helpdesk import Event, Helpdesk
+from watcher.demo.history import HISTORY_DAYS, past_tickets
 from watcher.demo.seed import Thresholds
 from watcher.demo.tickets import Ticket
 from watcher.source import SourceError
 
 log = logging.getLogger("watcher.demo")
 
-ARCHIVE_KEEP_MIN = 200  # archived files kept: this, or 5x the active tickets if more
+# The running helpdesk's archived resolves kept (the past's are not counted): this, or 5x the
+# active tickets if more. About two days of resolves at demo_speed 1, some 17 MB.
+ARCHIVE_KEEP_MIN = 10_000
 HEARTBEAT_SECONDS = 5.0  # with no event due, the status file is still refreshed this often
 
 Clock = Callable[[], datetime]
@@ -70,7 +81,12 @@ class DemoSource:
     name = "demo"
 
     def __init__(
-        self, settings: Settings, *, seed: int | None = None, clock: Clock | None = None
+        self,
+        settings: Settings,
+        *,
+        seed: int | None = None,
+        clock: Clock | None = None,
+        archive_keep: int | None = None,
     ) -> None:
         self.settings = settings
         self.tickets_dir = Path(settings.tickets_dir)
@@ -84,8 +100,9 @@ class DemoSource:
         )
         self.events = 0
         self._last_event = ""
-        self._archived: deque[Path] = deque()
-        self._archive_keep = max(ARCHIVE_KEEP_MIN, 5 * settings.demo_tickets)
+        self._archived: deque[Path] = deque()  # the running helpdesk's, oldest first
+        self._archive_keep = archive_keep or max(ARCHIVE_KEEP_MIN, 5 * settings.demo_tickets)
+        self._pruned_on: date | None = None
 
     async def run(self, stop: asyncio.Event, *, once: bool = False, reconcile: bool = False) -> int:
         """Seed, then churn about `demo_speed` events a second until `stop` is set or cancelled.
@@ -111,12 +128,13 @@ class DemoSource:
             if delay <= HEARTBEAT_SECONDS:
                 await _finish_in_thread(self.step)
             else:
-                await _finish_in_thread(self._write_status)
+                await _finish_in_thread(self.heartbeat)
         return 0
 
     # --- the synchronous work (tests call these directly) -------------------------------------
     def start(self) -> list[Ticket]:
-        """Claim the folders, write the mappings and the seed; returns the seeded tickets."""
+        """Claim the folders, write the mappings, the seed and its past; returns the seeded
+        (active) tickets."""
         self._clear_own_leftovers()
         for kind, names in (
             ("agents", AGENTS),
@@ -125,14 +143,23 @@ class DemoSource:
             ("statuses", STATUSES),
         ):
             write_mapping(self.mappings_dir / MAPPING_FILES[kind], names)
-        tickets = self.helpdesk.seed(self.clock(), self.settings.demo_tickets)
+        now = self.clock()
+        tickets = self.helpdesk.seed(now, self.settings.demo_tickets)
         for ticket in tickets:
             write_json_atomic(self._path(ticket), ticket)
+        # Written as a resolve is (the final file, then into the archive), so that whoever
+        # follows the source's changes (NATS) sees the past arrive like any other resolve. No
+        # fsync per file: every start writes the past anew (that halves the seed's time).
+        for ticket in past_tickets(now, self.helpdesk.th, self.rng, self.helpdesk.first_id):
+            write_atomic(self._path(ticket), dump_json(ticket), durable=False)
+            self._archive(ticket, churn=False)
+        self._prune_days()
         self._write_status("seed")
         return tickets
 
     def step(self) -> Event:
         """One helpdesk event, written to disk."""
+        self._prune_days()
         event = self.helpdesk.step(self.clock())
         write_json_atomic(self._path(event.ticket), event.ticket)
         if event.kind == "resolve":
@@ -142,13 +169,19 @@ class DemoSource:
         log.debug("demo: %s #%s", event.kind, event.ticket["id"])
         return event
 
+    def heartbeat(self) -> None:
+        """No event due: the status file is refreshed, and the archive loses a day at midnight."""
+        self._prune_days()
+        self._write_status()
+
     # --- files -----------------------------------------------------------------------------
     def _path(self, ticket: Ticket) -> Path:
         return ticket_path(self.tickets_dir, ticket["id"])
 
     def _clear_own_leftovers(self) -> None:
         leftovers = [self.tickets_dir / name for name in scan_ticket_files(self.tickets_dir)]
-        if not leftovers:
+        archive = archive_root(self.tickets_dir)
+        if not leftovers and not archive.exists():
             return
         status = read_status(self.tickets_dir)
         if status is None or status.source != self.name:
@@ -160,14 +193,16 @@ class DemoSource:
             ticket_id = ticket_id_of_name(path.name)
             if ticket_id is not None:
                 remove_ticket(self.tickets_dir, ticket_id)  # through the contract: published too
-        shutil.rmtree(archive_root(self.tickets_dir), ignore_errors=True)
+        shutil.rmtree(archive, ignore_errors=True)
 
-    def _archive(self, ticket: Ticket) -> None:
-        """Move a resolved ticket's file out of the board's sight, like a real source's archive."""
+    def _archive(self, ticket: Ticket, *, churn: bool = True) -> None:
+        """Move a resolved ticket's file out of the board's sight, like a real source's archive,
+        into the folder of the UTC date it was resolved (the file's times are UTC). Only the
+        running helpdesk's resolves (`churn`) count against `_archive_keep`."""
         resolved = ticket["stats"]["resolved_at"] or ticket["updated_at"]
         day = date.fromisoformat(resolved[:10])
         target = archive_ticket(self.tickets_dir, ticket["id"], day=day)
-        if target is None:
+        if target is None or not churn:
             return
         self._archived.append(target)
         while len(self._archived) > self._archive_keep:
@@ -177,6 +212,17 @@ class DemoSource:
                 oldest.parent.rmdir()
             except OSError:
                 pass  # not empty yet
+
+    def _prune_days(self) -> None:
+        """Keep today's archive folder and the HISTORY_DAYS before it (UTC dates); checked once
+        a day."""
+        today = self.clock().astimezone(UTC).date()
+        if today == self._pruned_on:
+            return
+        self._pruned_on = today
+        removed = set(prune_archive(self.tickets_dir, HISTORY_DAYS, today=today))
+        if removed:
+            self._archived = deque(p for p in self._archived if p.parent not in removed)
 
     def _write_status(self, last_event: str | None = None) -> None:
         """The status file after every change; a heartbeat (no event) keeps the last event."""

@@ -9,16 +9,20 @@ times, the running simulator with the present.
 from __future__ import annotations
 
 import html
-from datetime import datetime
+import random
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.contract.times import iso_of, parse_iso_datetime
 from watcher.demo.catalog import (
+    AGENTS,
     CLOSED,
     DEPARTMENT_IDS,
     OPEN,
+    REQUESTERS,
     RESOLVED,
     SLA_POLICY_ID,
+    TAGS,
     WORKSPACE_ID,
     Problem,
 )
@@ -28,21 +32,29 @@ Ticket = dict[str, Any]
 STATS_ID_BASE = 27_000_000_000  # stats.ticket_id is an internal id, never the ticket's id
 
 
+def resolution_due(fr_due: datetime, priority: int, ticket_type: str) -> datetime:
+    """When a ticket must be resolved: always after its first response is due, as in a real
+    helpdesk, Service Requests included (they get twice an Incident's time)."""
+    hours = 4 * (5 - priority) * (2 if ticket_type == "Service Request" else 1)
+    return fr_due + timedelta(hours=hours)
+
+
 def new_ticket(
     ident: int,
     problem: Problem,
     *,
     created: datetime,
     fr_due: datetime,
-    due_by: datetime,
     priority: int,
     requester_id: int,
     responder_id: int | None,
     source: int,
     tags: list[str],
+    due: datetime | None = None,
 ) -> Ticket:
-    """An Open ticket nobody has answered yet, first response due at `fr_due`, resolution at
-    `due_by` (every type has both; see docs/ticket-format.md)."""
+    """An Open ticket nobody has answered yet, first response due at `fr_due`, resolution due at
+    `due` (default: `resolution_due`)."""
+    due_by = due or resolution_due(fr_due, priority, problem.type)
     body = problem.body
     stamp = iso_of(created)
     assigned = stamp if responder_id is not None else None
@@ -103,6 +115,35 @@ def new_ticket(
     }
 
 
+def random_agent(rng: random.Random) -> int:
+    return rng.choice(list(AGENTS))
+
+
+def random_ticket(
+    ident: int,
+    problem: Problem,
+    rng: random.Random,
+    *,
+    created: datetime,
+    fr_due: datetime,
+    priority: int,
+    due: datetime | None = None,
+) -> Ticket:
+    """`new_ticket` with the rest drawn at random: requester, agent (for some), channel, tags."""
+    return new_ticket(
+        ident,
+        problem,
+        created=created,
+        fr_due=fr_due,
+        priority=priority,
+        requester_id=rng.choice(list(REQUESTERS)),
+        responder_id=random_agent(rng) if rng.random() < 0.4 else None,
+        source=rng.choice((1, 1, 2, 3, 4, 14)),
+        tags=sorted(rng.sample(TAGS, rng.randrange(3))),
+        due=due,
+    )
+
+
 def _touch(ticket: Ticket, at: datetime) -> None:
     ticket["updated_at"] = iso_of(at)
     ticket["stats"]["updated_at"] = iso_of(at)
@@ -156,3 +197,11 @@ def set_priority(ticket: Ticket, priority: int, at: datetime) -> None:
     ticket["priority"] = priority
     ticket["urgency"] = min(priority, 3)
     _touch(ticket, at)
+
+
+def resolve(ticket: Ticket, status: int, at: datetime) -> None:
+    """Resolved (4) or Closed (5) at `at`; escalated when it was resolved after its due time."""
+    set_status(ticket, status, at)
+    due, resolved = ticket["due_by"], ticket["stats"]["resolved_at"]
+    if due is not None and parse_iso_datetime(resolved) > parse_iso_datetime(due):
+        ticket["is_escalated"] = True
