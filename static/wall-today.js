@@ -44,7 +44,10 @@
       var before = yesterday ? yesterday[key] : null;
       var verdict = mark(li, today[key], before, HIGHER_IS_BETTER[key]);
       var vs = li.querySelector(".vs");
-      setText(vs, verdict ? (verdict === "is-worse" ? "▲ " : "▼ ") + shown(key, before) : "");
+      // The arrow says which way today went (the colour says whether that is good): "▼ 71" is
+      // fewer than yesterday's 71 by this time.
+      var arrow = today[key] > before ? "▲ " : "▼ ";
+      setText(vs, verdict ? arrow + shown(key, before) : "");
       if (yesterday) li.title = "yesterday at this time: " + shown(key, before);
       else li.removeAttribute("title");
     });

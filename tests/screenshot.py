@@ -1,5 +1,6 @@
-"""Screenshots of the real board on the simulated helpdesk at 1920×1080, dark and light
-(docs/screenshot.png is the dark one):
+"""Screenshots of the real board on the simulated helpdesk: at 1920×1080, dark and light, with
+one tooltip open; and the wall as a TV shows it at 1920×1080 and 3840×2160 (README's
+docs/wall-*.png: `--out docs`):
 
     .venv/bin/python tests/screenshot.py [--out /tmp] [--seed 7]
 
@@ -37,6 +38,16 @@ async def shoot(out: Path, seed: int) -> list[Path]:
                     await page.wait_for_selector("#conn.conn-live")
                     await page.focus("#rows-open tr:nth-child(2) .subject")  # one tooltip open
                     path = out / f"board-{scheme}.png"
+                    await page.screenshot(path=str(path))
+                    paths.append(path)
+            for width, height in ((1920, 1080), (3840, 2160)):
+                async with chromium_page(viewport={"width": width, "height": height}) as page:
+                    await page.goto(board.url)
+                    await page.wait_for_selector("#conn.conn-live")
+                    await page.wait_for_selector(
+                        "#today .spark path", state="attached"
+                    )  # a summary
+                    path = out / f"wall-{width}x{height}.png"
                     await page.screenshot(path=str(path))
                     paths.append(path)
         return paths

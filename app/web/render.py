@@ -52,7 +52,8 @@ TODAY_ITEMS = (
     ("median_first_response_seconds", "median FR time"),
 )
 # The trend's sparklines: (key in each trend point, label).
-TREND_ITEMS = (("open", "Open"), ("waiting", "Waiting"), ("other", "Other"), ("overdue", "Overdue"))
+# Overdue first: where the strip runs out of room, the least telling sparkline gives way.
+TREND_ITEMS = (("overdue", "Overdue"), ("open", "Open"), ("waiting", "Waiting"), ("other", "Other"))
 
 
 def today_value(today: Mapping[str, Any] | None, key: str) -> str:
