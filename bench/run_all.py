@@ -1,7 +1,7 @@
 """Run every benchmark in turn (default sizes = the targets) and print one summary.
 
     .venv/bin/python bench/run_all.py          # or: make bench
-    .venv/bin/python bench/run_all.py board fanout   # only these (board fanout browser tv watcher shutdown abuse nats; soak)
+    .venv/bin/python bench/run_all.py board fanout   # only these (board fanout browser tv watcher shutdown abuse nats summary; soak)
 
 Each script runs in its own process with a time limit; its own table is printed as it comes,
 then all PASS/MISS lines together. Exit status 0 even when a target is missed: these print
@@ -31,6 +31,7 @@ SCRIPTS = {
     "shutdown": "bench_shutdown.py",  # SIGTERM with 1,000 streams, per Python
     "abuse": "bench_abuse.py",  # guessers, reload storms, stalled clients (issue #9)
     "nats": "bench_nats.py",  # one watcher -> NATS -> three mirrors with boards (issue 12)
+    "summary": "bench_summary.py",  # today's numbers, 10k active + 20k archived (issue 11)
 }
 ONLY_WHEN_NAMED = {"soak": "bench_soak.py"}  # an hour by default: `run_all.py soak`
 LIMIT_SECONDS = 420
