@@ -100,10 +100,12 @@ class ArchiveShelf:
         """Read the archived copies of these tickets in the day folders from `since` on."""
         reads = ArchiveReads()
         try:
-            days = [d for d in self.day_folders() if d >= since]
+            every_day = self.day_folders()
         except OSError as exc:
             reads.failed = f"cannot list the archive ({exc.strerror})"
             return reads
+        reads.oldest_day = every_day[0] if every_day else None
+        days = [d for d in every_day if d >= since]
         for ident in ids:
             for day in days:
                 self._read((day, ident), reads)

@@ -321,7 +321,8 @@ class LiveState:
                 news |= bad
                 if ticket is not None:
                     self.summary.ticket_put(ticket)
-                elif ident in self.board.tickets:
+                else:  # gone (or unreadable): its archived copy, if any, counts now; a ticket
+                    # archived before the board saw it (a source's fast write-then-archive) too
                     self.summary.ticket_dropped(ident)
                 change = self.board.put(ticket, now) if ticket else self.board.drop(ident)
                 if change is not None:
