@@ -14,6 +14,7 @@
   // For these a higher number is the good news; for every other one it is the bad news.
   var HIGHER_IS_BETTER = { resolved: true };
   var last = "";
+  var lastTrend = [];
 
   function setText(el, text) {
     if (el && el.textContent !== text) el.textContent = text;
@@ -99,6 +100,9 @@
   }
 
   B.onSummary(function (summary) {
+    // A `summary` event leaves the trend out while it has not changed: keep the one we have.
+    if (summary.trend) lastTrend = summary.trend;
+    else summary = Object.assign({}, summary, { trend: lastTrend });
     var text = JSON.stringify(summary);
     if (text === last) return; // a snapshot repeats what the strip shows: no work
     last = text;

@@ -187,3 +187,24 @@ def test_two_workers_share_one_trend_store(folders, tmp_path):
     last = max(t for t, *_ in rows)
     # each worker wrote the same sample for the same time: one copy of each cell, not two
     assert [(g, s, n) for t, g, s, n in rows if t == last] == [(7, "open", 1), (8, "open", 1)]
+
+
+def test_a_resolved_ticket_moved_to_the_archive_keeps_counting(start_board, folders):
+    """A Resolved ticket has no row: its move to the archive must still be looked up at once."""
+    from app.contract.archive import archive_ticket
+
+    tickets, _ = folders
+    now = time.time()
+    write_ticket(tickets, 3, status=4, created_at=now - 60, stats={"resolved_at": now - 30})
+    board = start_board(env={"TICKET_DASH_TIMEZONE": "UTC"})
+    if Day.of(now, zone_named("UTC")).start > now - 60:
+        return  # just after midnight: the ticket was not created today
+    assert get_summary(board.url)["today"]["resolved"] == 1
+    archive_ticket(tickets, 3)  # moved as it is, as the demo and a NATS mirror do
+    deadline = time.monotonic() + 3
+    while True:
+        today = get_summary(board.url)["today"]
+        if today["resolved"] == 1 and today["created"] == 1 and not (tickets / "3.json").exists():
+            break
+        assert time.monotonic() < deadline, today
+        time.sleep(0.1)

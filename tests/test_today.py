@@ -259,3 +259,29 @@ def test_the_summary_moves_with_the_clock_past_a_due_time_and_past_midnight() ->
     after = summary.for_view(RowFilter(), midnight + 1)
     assert after["date"] == "2026-12-07"
     assert after["today"]["created"] == 0 and after["today"]["fr_breached"] == 0
+
+
+def test_an_older_archived_copy_counts_again_when_the_newer_one_goes() -> None:
+    now = at("2026-12-06T12:00:00")
+    today = Day.of(now, BERLIN)
+    resolved = ticket(1, at("2026-12-06T08:00:00"), status=4, resolved_at=at("2026-12-06T09:00:00"))
+    index = DayIndex()
+    index.put_archived(1, "2026-12-05", day_facts(ticket_from_json(resolved)))
+    index.put_archived(1, "2026-12-06", day_facts(ticket_from_json({**resolved, "spam": True})))
+    assert index.numbers(today.start, now)["resolved"] == 0  # the latest copy says spam
+    index.drop_archived(1, "2026-12-06")
+    assert index.numbers(today.start, now)["resolved"] == 1
+
+
+def test_yesterday_is_unknown_on_a_new_install_far_ahead_of_utc() -> None:
+    from app.contract.mappings import Names
+    from app.live.summary import Summary
+    from app.settings import Settings
+
+    summary = Summary(Settings(timezone="Pacific/Kiritimati"), Names)
+    now = at("2026-12-07T10:00:00", KIRITIMATI)  # 20:00 UTC on the 6th
+    yesterday = Day.of(now, KIRITIMATI).before(KIRITIMATI)
+    summary.oldest_archive_day = "2026-12-06"  # archiving began today (UTC)
+    assert not summary.history_known(yesterday)
+    summary.oldest_archive_day = "2026-12-05"
+    assert summary.history_known(yesterday)

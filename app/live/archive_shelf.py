@@ -21,6 +21,7 @@ import os
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from app.contract.layout import TICKET_SUFFIXES, archive_root, ticket_id_of_name
@@ -41,8 +42,13 @@ class ArchiveReads:
     failed: str | None = None  # the archive could not be listed
 
 
-def _is_day(name: str) -> bool:
-    return len(name) == 10 and name[4] == "-" and name[7] == "-" and name.replace("-", "").isdigit()
+def _is_day(name: str, latest: str) -> bool:
+    """A real date, and not after `latest` (a folder named 9999-12-31 would count forever)."""
+    try:
+        date.fromisoformat(name)
+    except ValueError:
+        return False
+    return len(name) == 10 and name <= latest
 
 
 class ArchiveShelf:
@@ -53,10 +59,13 @@ class ArchiveShelf:
         self.malformed: dict[Place, str] = {}
 
     def day_folders(self) -> list[str]:
+        latest = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
         try:
             with os.scandir(self.root) as entries:
                 return sorted(
-                    e.name for e in entries if _is_day(e.name) and e.is_dir(follow_symlinks=False)
+                    e.name
+                    for e in entries
+                    if _is_day(e.name, latest) and e.is_dir(follow_symlinks=False)
                 )
         except FileNotFoundError:
             return []
@@ -94,6 +103,8 @@ class ArchiveShelf:
         reads.gone = set(self.known) - set(listed)
         for place in reads.gone:
             self._forget(place)
+        for place in [p for p in self.malformed if p not in listed]:
+            del self.malformed[place]  # gone, or never a regular file (noted by a look-up)
         return reads
 
     def look_up(self, ids: Iterable[int], since: str) -> ArchiveReads:

@@ -29,6 +29,7 @@ from app.rules.today import DayIndex, Owner
 from app.settings import Settings
 
 TREND_HOURS = 24
+MAX_VIEWS = 256  # distinct filters whose answers are kept (as app.stream.snapshots)
 
 
 def _name(names: dict[int, str], ident: int | None) -> str:
@@ -48,7 +49,6 @@ class Summary:
         self.names_version = 0
         self.oldest_archive_day: str | None = None
         self._cells: dict[RowFilter, dict[Cell, bool]] = {}
-        self._owners: dict[RowFilter, dict[Owner, bool]] = {}
         self._cache: dict[RowFilter, tuple[tuple[Any, ...], dict[str, Any]]] = {}
         # The slow-moving parts, each cached on what it depends on: a ticket changing does not
         # recompute the trend (samples), nor yesterday (the caller's clock step).
@@ -59,11 +59,12 @@ class Summary:
     def names_changed(self) -> None:
         self.names_version += 1
         self._cells.clear()
-        self._owners.clear()
 
     def _cell_test(self, view: RowFilter) -> Callable[[Cell], bool] | None:
         if view == RowFilter():
             return None
+        if view not in self._cells and len(self._cells) >= MAX_VIEWS:
+            self._cells.clear()  # filters come from URLs: keep what they cost bounded
         memo = self._cells.setdefault(view, {})
         names = self.names()
 
@@ -95,8 +96,11 @@ class Summary:
         return Day.of(now, self.zone)
 
     def history_known(self, yesterday: Day) -> bool:
+        """The archive reaches back to yesterday's start: its oldest day folder (a UTC date) is
+        no later than the UTC date of yesterday's local midnight."""
         oldest = self.oldest_archive_day
-        return oldest is not None and oldest <= yesterday.date.isoformat()
+        started = datetime.fromtimestamp(yesterday.start, UTC).date().isoformat()
+        return oldest is not None and oldest <= started
 
     def for_view(self, view: RowFilter, now: float, minute: int | None = None) -> dict[str, Any]:
         """The summary for this view at `now`; cached until something it shows may change
@@ -113,7 +117,7 @@ class Summary:
         if cached is not None and cached[0] == key:
             return cached[1]
         summary = self._compute(view, now, minute)
-        if len(self._cache) > 1000:  # views come and go with TVs; keep the live ones
+        if len(self._cache) >= MAX_VIEWS:  # views come and go with TVs; keep the live ones
             self._cache.clear()
             self._trends.clear()
             self._yesterdays.clear()

@@ -67,6 +67,7 @@ class SummaryFeed:
     def ticket_dropped(self, ident: int) -> None:
         self.summary.days.drop_active(ident)
         self._left.add(ident)
+        self.dirty.set()  # look its archived copy up now (a Resolved ticket had no row to move)
 
     def rows_changed(self, changes: list[Change]) -> None:
         if changes:
@@ -171,9 +172,14 @@ class SummaryFeed:
 
         def payload(view: RowFilter) -> bytes | None:
             summary = self.for_view(view)
-            if self._sent.get(view) == summary:
+            sent = self._sent.get(view)
+            if sent == summary:
                 return None
             self._sent[view] = summary
+            if sent is not None and sent["trend"] == summary["trend"]:
+                # The trend moves once a sample (15 min); the rest with every ticket. Leave the
+                # unchanged trend out (most of the bytes); the page keeps the one it has.
+                summary = {k: v for k, v in summary.items() if k != "trend"}
             return encode_event("summary", summary)
 
         hub.publish_by_view(payload)

@@ -77,8 +77,9 @@ class Day:
         return Day.on(self.date - timedelta(days=1), zone)
 
     def same_time(self, moment: float, other: Day, zone: tzinfo) -> float:
-        """The moment on `other` with the same local clock time as `moment` on this day (the
-        end of `other` when that clock time does not exist there)."""
+        """The moment on `other` with the same local clock time as `moment` on this day. A clock
+        time that does not exist there (skipped by a DST change) reads as after the jump
+        (02:30 on a day that jumps from 02:00 to 03:00 is 03:30)."""
         local = datetime.fromtimestamp(moment, zone)
         there = datetime.combine(other.date, local.time().replace(tzinfo=None), zone)
         return min(max(there.timestamp(), other.start), other.end)

@@ -205,7 +205,7 @@ class DayIndex:
         self.by_owner: dict[Owner, Moments] = {}
         self.all = Moments()
         self._active: dict[int, DayFacts | None] = {}
-        self._archived: dict[int, tuple[str, DayFacts | None]] = {}
+        self._archived: dict[int, dict[str, DayFacts | None]] = {}  # by archive day
         self._counted: dict[int, DayFacts] = {}
         self.version = 0  # changes whenever a count may have changed
         # The first-response times of the tickets first answered within `window` (the current
@@ -226,17 +226,16 @@ class DayIndex:
             self._recount(ident)
 
     def put_archived(self, ident: int, day: str, facts: DayFacts | None) -> None:
-        held = self._archived.get(ident)
-        if held is not None and held[0] > day:
-            return  # a later archived copy counts
-        self._archived[ident] = (day, facts)
+        self._archived.setdefault(ident, {})[day] = facts
         self._recount(ident)
 
     def drop_archived(self, ident: int, day: str) -> None:
-        held = self._archived.get(ident)
-        if held is not None and held[0] == day:
-            del self._archived[ident]
-            self._recount(ident)
+        copies = self._archived.get(ident)
+        if copies is not None and day in copies:
+            del copies[day]
+            if not copies:
+                del self._archived[ident]
+            self._recount(ident)  # an older copy, if any, counts again
 
     def set_window(self, start: float, end: float) -> None:
         """Keep the first-response times of [start, end) sorted (once a day: at midnight)."""
@@ -266,8 +265,8 @@ class DayIndex:
         if ident in self._active:
             facts = self._active[ident]
         else:
-            held = self._archived.get(ident)
-            facts = held[1] if held is not None else None
+            copies = self._archived.get(ident)
+            facts = copies[max(copies)] if copies else None  # the latest day's copy
         old = self._counted.get(ident)
         if old == facts:
             return
