@@ -35,8 +35,18 @@ async def sse_stream(url: str, headers: dict[str, str] | None = None):
         yield source.response, source.aiter_sse()
 
 
+async def board_shows(url: str, ident: int) -> None:
+    """Wait until the board has applied the ticket's file (the watch takes a few ms)."""
+    async with httpx.AsyncClient(timeout=10) as client, asyncio.timeout(10):
+        while ident not in [
+            r["id"] for r in (await client.get(f"{url}/api/tickets")).json()["sections"]["open"]
+        ]:
+            await asyncio.sleep(0.02)
+
+
 async def test_stream_headers_and_snapshot_on_connect(server, folders):
     write_ticket(folders[0], 1)
+    await board_shows(server.url, 1)
     async with sse_stream(f"{server.url}/events") as (response, events):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -67,18 +77,13 @@ async def test_write_change_delete_and_malformed_files_on_the_wire(server, folde
 async def test_reconnect_with_last_event_id_gets_a_fresh_snapshot(server, folders):
     tickets = folders[0]
     write_ticket(tickets, 1)
+    await board_shows(server.url, 1)
     async with sse_stream(f"{server.url}/events") as (_, events):
         await next_event(events, "snapshot")
         write_ticket(tickets, 2)
         last = await next_event(events, "patch")
     write_ticket(tickets, 3)  # while disconnected
-    async with httpx.AsyncClient(timeout=10) as client:  # the board has seen it
-        async with asyncio.timeout(10):
-            while 3 not in [
-                r["id"]
-                for r in (await client.get(f"{server.url}/api/tickets")).json()["sections"]["open"]
-            ]:
-                await asyncio.sleep(0.02)
+    await board_shows(server.url, 3)
     async with sse_stream(f"{server.url}/events", {"Last-Event-ID": last.id}) as (_, events):
         snap = (await next_event(events, "snapshot")).json()
         assert [r["id"] for r in snap["sections"]["open"]] == [1, 2, 3]
