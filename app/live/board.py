@@ -128,3 +128,13 @@ class Board:
         if self._scheduled.get(ticket.id) != when:
             self._scheduled[ticket.id] = when
             heapq.heappush(self._crossings, (when, ticket.id))
+            self._compact_crossings()
+
+    def _compact_crossings(self) -> None:
+        """Drop the stale entries a reschedule leaves behind. They leave the heap only when they
+        reach its top, and an update due days away takes days to: a busy board piled up one per
+        change (the soak bench: +17 MB an hour). Rebuilt once they outnumber the live ones, so
+        the heap stays under twice the tickets, at O(1) amortised per change."""
+        if len(self._crossings) > 2 * len(self._scheduled) + 64:
+            self._crossings = [(when, ident) for ident, when in self._scheduled.items()]
+            heapq.heapify(self._crossings)

@@ -47,8 +47,10 @@ class AllocationTracer:
         total = sum(s.size_diff for s in stats)
         log.info("tracemalloc: %+.2f MB since the baseline; the top growth:", total / 1e6)
         for stat in stats[:TOP]:
-            frame = stat.traceback[0]
-            where = " <- ".join(f"{f.filename}:{f.lineno}" for f in list(stat.traceback)[:4])
+            # A traceback runs from the oldest frame to the most recent: the allocation is the
+            # last one, and its callers are named from there outwards.
+            frame = stat.traceback[-1]
+            where = " <- ".join(f"{f.filename}:{f.lineno}" for f in list(stat.traceback)[::-1][:6])
             log.info(
                 "tracemalloc growth %+.1f KB in %+d blocks at %s:%s (%s)",
                 stat.size_diff / 1024,
