@@ -119,7 +119,7 @@ def test_the_sla_clock_heap_stays_bounded_while_tickets_keep_changing() -> None:
     board = new_board()
     for step in range(20_000):
         ident = step % 50 + 1
-        data = ticket_json(ident, now=NOW, updated_at=NOW - 60 + step)  # a new update due each time
+        data = ticket_json(ident, now=NOW, fr_due_by=NOW + 86400 + step)  # a new crossing each time
         board.put(ticket_from_json(data), NOW)
     assert len(board._crossings) <= 2 * len(board._scheduled) + 64
     assert board.next_wake() is not None
