@@ -145,10 +145,9 @@ def in_process(
             if prof:
                 prof.disable()
             durations.append(dt)
-            while not sub.queue.empty():
-                item = sub.queue.get_nowait()
-                if isinstance(item, bytes):
-                    sizes.append(len(item))
+            sizes += [len(item) for item in sub.items if b"event: patch" in item]
+            live.hub.resync(sub)  # drop what was queued: the next change starts afresh
+            sub.resync_pending = False
         out["apply"] = durations
         out["patch_bytes"] = sizes
         if prof:
