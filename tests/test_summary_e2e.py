@@ -163,6 +163,7 @@ def test_the_trend_survives_a_restart(start_board, folders, tmp_path):
 
 
 def test_two_workers_share_one_trend_store(folders, tmp_path):
+    import contextlib
     import sqlite3
 
     from support.server import serving
@@ -178,7 +179,7 @@ def test_two_workers_share_one_trend_store(folders, tmp_path):
     for got in answers:
         assert got["trend"][-1]["open"] == 2
     assert "trend store" not in log  # neither worker failed to open or write it
-    with sqlite3.connect(state / "trend.sqlite3") as db:
+    with contextlib.closing(sqlite3.connect(state / "trend.sqlite3")) as db:
         (sampled,) = db.execute("SELECT COUNT(*) FROM sampled").fetchone()
         rows = db.execute(
             "SELECT t, group_id, section, tickets FROM cells ORDER BY group_id"
