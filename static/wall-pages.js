@@ -75,8 +75,11 @@
 
   function measure() {
     var style = getComputedStyle(main);
+    // The box's own height rounded down, not clientHeight (rounded to the nearest pixel): a strip
+    // above the board of 2rem leaves the board a fractional height, and a row must not end half
+    // a pixel below it.
     var limit =
-      main.clientHeight -
+      Math.min(main.clientHeight, Math.floor(main.getBoundingClientRect().height)) -
       parseFloat(style.paddingTop) -
       parseFloat(style.paddingBottom) -
       (table.tHead ? table.tHead.getBoundingClientRect().height : 0);

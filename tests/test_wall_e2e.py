@@ -30,7 +30,7 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 TURN_WAIT_MS = 60_000  # a whole turn at ?dwell=2 takes ~10 s; the bound allows a busy machine
 
 # Every row on the screen: laid out, and inside the board's visible area (not clipped, not paged
-# away), sampled every 100 ms into window.__onScreen[turn] (body[data-turns] counts finished turns).
+# away), sampled every 50 ms and after each page change into window.__onScreen[turn] (body[data-turns] counts finished turns).
 WATCH = """
 () => {
   window.__onScreen = {};
@@ -46,7 +46,10 @@ WATCH = """
       }
     }
   };
-  setInterval(look, 100);
+  setInterval(look, 50);
+  // and right after every page change, however busy the machine (timers can starve under load)
+  new MutationObserver(() => requestAnimationFrame(look)).observe(document.body, {
+    attributes: true, attributeFilter: ['data-page'] });
   look();
 }
 """
