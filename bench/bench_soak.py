@@ -121,6 +121,12 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--every", type=float, default=30.0)
+    parser.add_argument(
+        "--trace-frames",
+        type=int,
+        default=8,
+        help="tracemalloc depth in the board (0: no tracing; tracing's own tables grow too)",
+    )
     args = parser.parse_args()
     total = args.minutes * 60
     with bench_dirs("soak") as (tickets, mappings):
@@ -144,7 +150,10 @@ def main() -> None:
         )
         try:
             time.sleep(3)
-            env = {"TICKET_DASH_TRACEMALLOC_FRAMES": "8", "TICKET_DASH_ACCESS_LOG": "false"}
+            env = {
+                "TICKET_DASH_TRACEMALLOC_FRAMES": str(args.trace_frames),
+                "TICKET_DASH_ACCESS_LOG": "false",
+            }
             with running_server(tickets, mappings, env=env) as server:
                 url = f"http://127.0.0.1:{server.port}/"
                 churn = mp.get_context("spawn").Process(
