@@ -43,10 +43,16 @@ async def test_two_workers_metrics_add_up_whichever_answers(folders, tmp_path):
                     async for line in lines:
                         if line == "event: patch":
                             break
+            for _, lines in streams:  # and the summary that change moved (within ~2 s)
+                async with asyncio.timeout(10):
+                    async for line in lines:
+                        if line == "event: summary":
+                            break
             await asyncio.sleep(1.5)  # each worker copies its counts into metrics once a second
             answers = [await scrape(server.url) for _ in range(8)]  # both workers answer some
             for stream, _ in streams:
                 await stream.__aexit__(None, None, None)
     for got in answers:
         assert got["ticket_dash_sse_clients"] == STREAMS
-        assert got["ticket_dash_sse_events_sent_total"] == 2 * STREAMS  # a snapshot, a patch each
+        # a snapshot, a patch and a summary each
+        assert got["ticket_dash_sse_events_sent_total"] == 3 * STREAMS
