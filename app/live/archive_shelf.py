@@ -73,16 +73,11 @@ class ArchiveShelf:
     def scan(self, since: str) -> ArchiveReads:
         """Read what changed in the day folders from `since` (YYYY-MM-DD) on."""
         reads = ArchiveReads()
-        try:
-            days = self.day_folders()
-        except OSError as exc:
-            reads.failed = f"cannot list the archive ({exc.strerror})"
-            return reads
-        reads.oldest_day = days[0] if days else None
+        days = self._days_from(since, reads)
+        if reads.failed is not None:
+            return reads  # nothing is known now: nothing counts as gone
         listed: dict[Place, Signature] = {}
         for day in days:
-            if day < since:
-                continue
             try:
                 with os.scandir(self.root / day) as entries:
                     for entry in entries:
@@ -110,17 +105,22 @@ class ArchiveShelf:
     def look_up(self, ids: Iterable[int], since: str) -> ArchiveReads:
         """Read the archived copies of these tickets in the day folders from `since` on."""
         reads = ArchiveReads()
-        try:
-            every_day = self.day_folders()
-        except OSError as exc:
-            reads.failed = f"cannot list the archive ({exc.strerror})"
-            return reads
-        reads.oldest_day = every_day[0] if every_day else None
-        days = [d for d in every_day if d >= since]
+        days = self._days_from(since, reads)
         for ident in ids:
             for day in days:
                 self._read((day, ident), reads)
         return reads
+
+    def _days_from(self, since: str, reads: ArchiveReads) -> list[str]:
+        """The day folders from `since` on; notes in `reads` how far the archive reaches, or
+        that it cannot be listed (then none)."""
+        try:
+            every_day = self.day_folders()
+        except OSError as exc:
+            reads.failed = f"cannot list the archive ({exc.strerror})"
+            return []
+        reads.oldest_day = every_day[0] if every_day else None
+        return [day for day in every_day if day >= since]
 
     def _read(self, place: Place, reads: ArchiveReads) -> None:
         day, ident = place

@@ -10,6 +10,7 @@ from app.contract.ticket import Ticket
 from app.rules.categorise import SectionRules, categorise
 from app.rules.sla import (
     PRIORITY_NAMES,
+    Deadline,
     SlaPolicy,
     first_response_due,
     needs_first_response,
@@ -46,7 +47,10 @@ class RowContext:
 def sort_key(ticket: Ticket) -> list[float]:
     """Needs first response first, then the next deadline (none last), then priority, then
     oldest update, then id. It does not depend on the time, so a section stays sorted."""
-    deadline = next_deadline(ticket)
+    return _sort_key(ticket, next_deadline(ticket))
+
+
+def _sort_key(ticket: Ticket, deadline: Deadline | None) -> list[float]:
     return [
         0 if needs_first_response(ticket) else 1,
         NO_DUE if deadline is None else deadline.at,
@@ -75,7 +79,7 @@ def build_row(ticket: Ticket, now: float, ctx: RowContext) -> Row:
     return {
         "id": ticket.id,
         "section": section,
-        "key": sort_key(ticket),
+        "key": _sort_key(ticket, deadline),
         "subject": ticket.subject,
         "description": _shorten(ticket.description_text, ctx.description_chars),
         "url": f"{ctx.link_base}{ticket.id}" if ctx.link_base else "",
