@@ -285,3 +285,24 @@ def test_yesterday_is_unknown_on_a_new_install_far_ahead_of_utc() -> None:
     assert not summary.history_known(yesterday)
     summary.oldest_archive_day = "2026-12-05"
     assert summary.history_known(yesterday)
+
+
+def test_an_archive_that_cannot_be_listed_forgets_no_archived_ticket(tmp_path) -> None:
+    import shutil
+
+    from app.contract.atomic import write_json_atomic
+    from app.live.archive_shelf import ArchiveShelf
+
+    tickets = tmp_path / "tickets"
+    day = tickets / "archive" / "2026-12-06"
+    day.mkdir(parents=True)
+    write_json_atomic(day / "7.json", ticket(7, at("2026-12-06T08:00:00"), status=4))
+    shelf = ArchiveShelf(tickets, 1_000_000)
+    first = shelf.scan("2026-12-05")
+    assert list(first.found) == [("2026-12-06", 7)]
+    shutil.rmtree(tickets / "archive")
+    (tickets / "archive").write_text("not a folder")  # listing it fails (as an unreadable one)
+    again = shelf.scan("2026-12-05")
+    assert again.failed is not None
+    assert again.gone == set()  # nothing known now: nothing counts as gone
+    assert ("2026-12-06", 7) in shelf.known
