@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from support.clocks import FrozenClock
 
 from app.contract.ticket import ticket_from_json
 from app.settings import Settings
@@ -28,17 +29,6 @@ TODAY, YESTERDAY = START.date(), START.date() - timedelta(days=1)
 # more. (Just after its midnight a NOC's numbers are small, on a real helpdesk too.)
 ZONES = ("UTC", "Europe/Berlin", "Asia/Kolkata", "Asia/Tokyo", "America/New_York")
 FIRST_SEEDED_ID = 4101  # the active seed's first id; the seeded past is below it
-
-
-class FrozenClock:
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture
@@ -114,7 +104,7 @@ def archived(settings: Settings) -> dict[date, list[dict[str, Any]]]:
 def test_the_archive_holds_tickets_resolved_today_yesterday_and_the_day_before(
     settings: Settings,
 ) -> None:
-    DemoSource(settings, seed=1, clock=FrozenClock()).start()
+    DemoSource(settings, seed=1, clock=FrozenClock(START)).start()
     days = archived(settings)
     assert sorted(days) == [TODAY - timedelta(days=2), YESTERDAY, TODAY]
     assert len(days[YESTERDAY]) >= 50  # a whole day's work: about a hundred tickets arrive
@@ -133,7 +123,7 @@ def test_the_archive_holds_tickets_resolved_today_yesterday_and_the_day_before(
 
 
 def test_the_past_is_believable_ticket_by_ticket(settings: Settings) -> None:
-    DemoSource(settings, seed=2, clock=FrozenClock()).start()
+    DemoSource(settings, seed=2, clock=FrozenClock(START)).start()
     past = [t for tickets in archived(settings).values() for t in tickets]
     for t in past:
         stats = t["stats"]
@@ -161,7 +151,7 @@ def test_the_past_is_believable_ticket_by_ticket(settings: Settings) -> None:
 def test_some_of_the_past_was_marked_spam_or_deleted_and_never_answered(
     settings: Settings,
 ) -> None:
-    DemoSource(settings, seed=3, clock=FrozenClock()).start()
+    DemoSource(settings, seed=3, clock=FrozenClock(START)).start()
     for day in (TODAY, YESTERDAY):
         tickets = archived(settings)[day]
         spam = [t for t in tickets if t["spam"]]
@@ -176,7 +166,7 @@ def test_some_of_the_past_was_marked_spam_or_deleted_and_never_answered(
 def test_from_the_first_second_every_number_of_the_day_is_there(
     settings: Settings, zone: str
 ) -> None:
-    DemoSource(settings, seed=4, clock=FrozenClock()).start()
+    DemoSource(settings, seed=4, clock=FrozenClock(START)).start()
     day = todays_numbers(settings.tickets_dir, START, zone)
     assert day.created > 0
     assert day.resolved > 0
@@ -190,7 +180,7 @@ def test_from_the_first_second_every_number_of_the_day_is_there(
 def test_some_active_tickets_were_created_today_and_some_missed_their_first_response_today(
     settings: Settings,
 ) -> None:
-    DemoSource(settings, seed=5, clock=FrozenClock()).start()
+    DemoSource(settings, seed=5, clock=FrozenClock(START)).start()
     active = read_tickets(settings.tickets_dir)
     active = [t for t in active if t["id"] >= FIRST_SEEDED_ID]
     midnight = datetime.combine(TODAY, time(), UTC)
@@ -207,7 +197,7 @@ def test_spam_and_deleted_tickets_would_count_if_they_were_not_left_out(
 ) -> None:
     """The past's spam and deleted tickets arrive today too, unanswered: a count that forgot
     to leave them out would show it."""
-    DemoSource(settings, seed=6, clock=FrozenClock()).start()
+    DemoSource(settings, seed=6, clock=FrozenClock(START)).start()
     thrown_away = [t for t in archived(settings)[TODAY] if t["spam"] or t["deleted"]]
     midnight = datetime.combine(TODAY, time(), UTC)
     assert [t for t in thrown_away if at(t["created_at"]) >= midnight]
@@ -229,7 +219,7 @@ def run(source: DemoSource, clock: FrozenClock, seconds: int) -> list[str]:
 def test_within_a_minute_tickets_arrive_are_answered_and_resolved(
     settings: Settings, seed: int
 ) -> None:
-    clock = FrozenClock()
+    clock = FrozenClock(START)
     source = DemoSource(settings, seed=seed, clock=clock)
     source.start()
     before = todays_numbers(settings.tickets_dir, clock.now)
@@ -241,7 +231,7 @@ def test_within_a_minute_tickets_arrive_are_answered_and_resolved(
 
 
 def test_within_minutes_first_responses_and_resolutions_fall_due(settings: Settings) -> None:
-    clock = FrozenClock()
+    clock = FrozenClock(START)
     source = DemoSource(settings, seed=10, clock=clock)
     source.start()
     before = todays_numbers(settings.tickets_dir, clock.now)
@@ -256,7 +246,7 @@ def test_within_minutes_first_responses_and_resolutions_fall_due(settings: Setti
 def test_new_tickets_wait_minutes_for_their_first_answer_not_seconds(settings: Settings) -> None:
     """An event a second would answer a new ticket within seconds; a NOC takes minutes, and
     the day's median first response must not sink to seconds while the demo runs."""
-    clock = FrozenClock()
+    clock = FrozenClock(START)
     source = DemoSource(settings, seed=15, clock=clock)
     source.start()
     run(source, clock, 30 * 60)
@@ -273,7 +263,7 @@ def test_new_tickets_wait_minutes_for_their_first_answer_not_seconds(settings: S
 
 
 def test_a_resolve_is_archived_with_its_final_status_and_stats(settings: Settings) -> None:
-    clock = FrozenClock()
+    clock = FrozenClock(START)
     source = DemoSource(settings, seed=11, clock=clock)
     source.start()
     resolves = []
@@ -308,7 +298,7 @@ def past_files(settings: Settings) -> dict[str, list[int]]:
 def test_churn_never_pushes_the_past_out_only_its_own_oldest_resolves(
     settings: Settings,
 ) -> None:
-    clock = FrozenClock()
+    clock = FrozenClock(START)
     source = DemoSource(settings, seed=12, clock=clock, archive_keep=50)
     source.start()
     past = past_files(settings)
@@ -323,7 +313,7 @@ def test_churn_never_pushes_the_past_out_only_its_own_oldest_resolves(
 def test_the_archive_keeps_today_and_two_days_before_as_the_days_pass(
     settings: Settings,
 ) -> None:
-    clock = FrozenClock()
+    clock = FrozenClock(START)
     source = DemoSource(settings, seed=13, clock=clock, archive_keep=50)
     source.start()
     past = past_files(settings)
@@ -343,7 +333,7 @@ def test_the_archive_keeps_today_and_two_days_before_as_the_days_pass(
 def test_a_heartbeat_drops_a_day_at_midnight_without_any_event(
     settings: Settings,
 ) -> None:
-    clock = FrozenClock()
+    clock = FrozenClock(START)
     source = DemoSource(settings, seed=14, clock=clock)
     source.start()
     clock.now = START + timedelta(days=1)

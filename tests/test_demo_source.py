@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from support.clocks import FrozenClock
 
 from app.contract.status import WatcherStatus, read_status, write_status
 from app.contract.ticket import ticket_from_json
@@ -30,19 +31,6 @@ START = datetime(2025, 11, 27, 9, 0, 0, tzinfo=UTC)
 SLA_STATES = {"overdue", "critical", "warning", "normal"}
 ACTIVE_TICKET = re.compile(r"[0-9]+\.json")
 POLICY = SlaPolicy.from_settings(load_settings(environ={}))
-
-
-class FrozenClock:
-    """The simulator's clock, moved only by the test."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture
@@ -123,7 +111,7 @@ async def run_until(source: DemoSource, events: int) -> None:
 
 
 async def test_once_seeds_demo_tickets_files_and_returns_zero(settings: Settings) -> None:
-    source = DemoSource(settings, seed=1, clock=FrozenClock())
+    source = DemoSource(settings, seed=1, clock=FrozenClock(START))
     assert await source.run(asyncio.Event(), once=True) == 0
     tickets = active_tickets(settings)
     assert len(tickets) == 40
@@ -131,13 +119,13 @@ async def test_once_seeds_demo_tickets_files_and_returns_zero(settings: Settings
 
 
 def test_every_seeded_file_matches_the_ticket_schema(settings: Settings) -> None:
-    DemoSource(settings, seed=2, clock=FrozenClock()).start()
+    DemoSource(settings, seed=2, clock=FrozenClock(START)).start()
     for path in every_ticket_file(settings):
         assert_valid(path)
 
 
 def test_seed_shows_every_sla_state_priority_and_type(settings: Settings) -> None:
-    DemoSource(settings, seed=3, clock=FrozenClock()).start()
+    DemoSource(settings, seed=3, clock=FrozenClock(START)).start()
     tickets = active_tickets(settings).values()
     assert {sla_state(t, START) for t in tickets} == SLA_STATES
     assert {(sla_kind(t), sla_state(t, START)) for t in tickets} >= {
@@ -150,7 +138,7 @@ def test_seed_shows_every_sla_state_priority_and_type(settings: Settings) -> Non
 
 
 def test_every_ticket_is_due_for_resolution_after_its_first_response(settings: Settings) -> None:
-    DemoSource(settings, seed=3, clock=FrozenClock()).start()
+    DemoSource(settings, seed=3, clock=FrozenClock(START)).start()
     tickets = active_tickets(settings).values()
     assert all(parse(t["fr_due_by"]) <= parse(t["due_by"]) for t in tickets)
     requests = [t for t in tickets if t["type"] == "Service Request"]
@@ -159,7 +147,7 @@ def test_every_ticket_is_due_for_resolution_after_its_first_response(settings: S
 
 def test_small_seed_still_shows_every_sla_state(tmp_path: Path) -> None:
     small = Settings(tickets_dir=tmp_path / "t", mappings_dir=tmp_path / "m", demo_tickets=13)
-    DemoSource(small, seed=4, clock=FrozenClock()).start()
+    DemoSource(small, seed=4, clock=FrozenClock(START)).start()
     tickets = active_tickets(small).values()
     assert len(tickets) == 13
     assert {sla_state(t, START) for t in tickets} == SLA_STATES
@@ -167,26 +155,26 @@ def test_small_seed_still_shows_every_sla_state(tmp_path: Path) -> None:
 
 
 def test_seed_spreads_tickets_over_open_pending_and_custom_statuses(settings: Settings) -> None:
-    DemoSource(settings, seed=5, clock=FrozenClock()).start()
+    DemoSource(settings, seed=5, clock=FrozenClock(START)).start()
     assert {t["status"] for t in active_tickets(settings).values()} == {2, 3, 6, 7, 8}
 
 
 def test_seed_has_month_old_tickets_the_list_api_would_miss(settings: Settings) -> None:
-    DemoSource(settings, seed=6, clock=FrozenClock()).start()
+    DemoSource(settings, seed=6, clock=FrozenClock(START)).start()
     ages = [START - parse(t["created_at"]) for t in active_tickets(settings).values()]
     assert any(age > timedelta(days=30) for age in ages)
     assert all(age >= timedelta(0) for age in ages)
 
 
 def test_seed_has_a_subject_that_needs_escaping(settings: Settings) -> None:
-    DemoSource(settings, seed=7, clock=FrozenClock()).start()
+    DemoSource(settings, seed=7, clock=FrozenClock(START)).start()
     subjects = [t["subject"] for t in active_tickets(settings).values()]
     assert 'Printer "HP-3" <floor 2> & scanner down' in subjects
     assert not any("onerror" in s for s in subjects)
 
 
 def test_descriptions_come_as_html_and_plain_text(settings: Settings) -> None:
-    DemoSource(settings, seed=8, clock=FrozenClock()).start()
+    DemoSource(settings, seed=8, clock=FrozenClock(START)).start()
     for ticket in active_tickets(settings).values():
         assert ticket["description_text"]
         assert ticket["description"].startswith("<div>")
@@ -196,7 +184,7 @@ def test_descriptions_come_as_html_and_plain_text(settings: Settings) -> None:
 def test_a_customer_replied_ticket_heard_from_the_requester_after_the_agent(
     settings: Settings,
 ) -> None:
-    DemoSource(settings, seed=9, clock=FrozenClock()).start()
+    DemoSource(settings, seed=9, clock=FrozenClock(START)).start()
     replied = [t for t in active_tickets(settings).values() if t["status"] == 8]
     assert replied
     for ticket in replied:
@@ -209,7 +197,7 @@ def test_every_ticket_is_due_for_a_first_response_before_its_resolution(
 ) -> None:
     """Service Requests too, as in Freshservice: the board measures first responses against
     fr_due_by for every type, so a request whose two due times were equal would look late."""
-    clock = FrozenClock()
+    clock = FrozenClock(START)
     source = DemoSource(settings, seed=25, clock=clock)
     source.start()
     for _ in range(200):
@@ -225,7 +213,7 @@ def test_the_same_seed_and_clock_write_the_same_files(tmp_path: Path) -> None:
     contents = []
     for name in ("a", "b"):
         s = Settings(tickets_dir=tmp_path / name / "t", mappings_dir=tmp_path / name / "m")
-        source = DemoSource(s, seed=10, clock=FrozenClock())
+        source = DemoSource(s, seed=10, clock=FrozenClock(START))
         source.start()
         for _ in range(50):
             source.step()
@@ -245,7 +233,7 @@ def read_mapping(path: Path) -> dict[int, str]:
 def test_mapping_files_are_id_name_lines_naming_every_id_the_tickets_use(
     settings: Settings,
 ) -> None:
-    DemoSource(settings, seed=11, clock=FrozenClock()).start()
+    DemoSource(settings, seed=11, clock=FrozenClock(START)).start()
     names = {
         f: read_mapping(settings.mappings_dir / f"{f}.txt")
         for f in ("agents", "requesters", "groups", "statuses")
@@ -264,7 +252,7 @@ def test_mapping_files_are_id_name_lines_naming_every_id_the_tickets_use(
 
 
 def test_simulator_walks_tickets_toward_overdue(settings: Settings) -> None:
-    clock = FrozenClock()
+    clock = FrozenClock(START)
     source = DemoSource(settings, seed=12, clock=clock)
     source.start()
     before = active_tickets(settings)
@@ -284,7 +272,7 @@ def test_simulator_walks_tickets_toward_overdue(settings: Settings) -> None:
 
 
 def test_every_change_stamps_updated_at(settings: Settings) -> None:
-    clock = FrozenClock()
+    clock = FrozenClock(START)
     source = DemoSource(settings, seed=13, clock=clock)
     source.start()
     kinds = set()
@@ -305,7 +293,7 @@ def test_every_change_stamps_updated_at(settings: Settings) -> None:
 
 
 def test_the_status_file_follows_every_event(settings: Settings) -> None:
-    clock = FrozenClock()
+    clock = FrozenClock(START)
     source = DemoSource(settings, seed=14, clock=clock)
     source.start()
     for _ in range(20):
@@ -320,7 +308,7 @@ def test_the_status_file_follows_every_event(settings: Settings) -> None:
 
 
 def test_resolved_tickets_move_to_the_archive_with_their_final_status(settings: Settings) -> None:
-    clock = FrozenClock()
+    clock = FrozenClock(START)
     source = DemoSource(settings, seed=15, clock=clock)
     source.start()
     resolved = []
@@ -420,13 +408,13 @@ async def test_it_returns_at_once_when_stop_is_already_set(settings: Settings) -
 
 
 def test_a_restart_replaces_its_own_leftovers_with_a_fresh_seed(settings: Settings) -> None:
-    first = DemoSource(settings, seed=22, clock=FrozenClock())
+    first = DemoSource(settings, seed=22, clock=FrozenClock(START))
     first.start()
     for _ in range(100):
         first.step()
     stray = settings.tickets_dir / "9999.json"
     stray.write_text("{}")
-    DemoSource(settings, seed=23, clock=FrozenClock()).start()
+    DemoSource(settings, seed=23, clock=FrozenClock(START)).start()
     assert len(active_tickets(settings)) == 40
     assert not stray.exists()
     # The archive holds the fresh seed's past and nothing of the first run's.
@@ -434,19 +422,19 @@ def test_a_restart_replaces_its_own_leftovers_with_a_fresh_seed(settings: Settin
     fresh = dataclasses.replace(
         settings, tickets_dir=elsewhere / "tickets", mappings_dir=elsewhere / "mappings"
     )
-    DemoSource(fresh, seed=23, clock=FrozenClock()).start()
+    DemoSource(fresh, seed=23, clock=FrozenClock(START)).start()
     assert archive_files(settings) == archive_files(fresh)
 
 
 def test_a_restart_clears_an_archive_it_left_without_active_tickets(settings: Settings) -> None:
-    DemoSource(settings, seed=26, clock=FrozenClock()).start()
+    DemoSource(settings, seed=26, clock=FrozenClock(START)).start()
     for path in settings.tickets_dir.glob("*.json"):
         if path.name != ".watcher.json":
             path.unlink()
     stray = settings.tickets_dir / "archive" / "2020-01-01" / "1.json"
     stray.parent.mkdir()
     stray.write_text("{}")
-    DemoSource(settings, seed=26, clock=FrozenClock()).start()
+    DemoSource(settings, seed=26, clock=FrozenClock(START)).start()
     assert not stray.parent.exists()
 
 
