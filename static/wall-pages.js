@@ -26,6 +26,7 @@
   var MAX_DWELL_S = 20;
   var PIN_SHARE = 1 / 3;
   var SEEN_AFTER_MS = 2000; // a row taken off the page after this long on it counts as seen
+  // (or after half a page's dwell, when pages turn faster than that)
   var fixedDwell = Number(body.dataset.dwell) || 0;
   var indicator = document.getElementById("pager");
   var pageNoEl = document.getElementById("page-no");
@@ -154,6 +155,21 @@
     shownAt.delete(id);
   }
 
+  // How long a row must have been on the screen to count as seen when it is taken off.
+  function glimpseMs() {
+    return Math.min(SEEN_AFTER_MS, dwellS * 500);
+  }
+
+  // Rows that came on the page just before it turns (a ticket that became urgent a moment ago)
+  // were only glimpsed: they count as not yet seen, so a later page of the turn shows them.
+  function forgetGlimpses() {
+    var now = Date.now();
+    var least = glimpseMs();
+    onPage.forEach(function (id) {
+      if (now - (shownAt.get(id) || 0) < least) seen.delete(id);
+    });
+  }
+
   // Rows of this turn not shown yet (rows that arrived since it began do not count).
   function unseenCount() {
     var n = 0;
@@ -196,7 +212,7 @@
     for (var guard = onPage.size; guard > 0 && onPage.size > 1 && overflows(); guard--) {
       var victim = pickVictim(joined || []);
       var id = idOf(victim);
-      if (Date.now() - (shownAt.get(id) || 0) < SEEN_AFTER_MS) seen.delete(id);
+      if (Date.now() - (shownAt.get(id) || 0) < glimpseMs()) seen.delete(id);
       hide(victim);
       drawSections();
       dropped = true;
@@ -212,7 +228,7 @@
     var i;
     for (i = rows.length - 1; i >= 0; i--) {
       var id = idOf(rows[i]);
-      if (!urgent(rows[i]) && joined.indexOf(rows[i]) < 0 && now - (shownAt.get(id) || now) >= SEEN_AFTER_MS) {
+      if (!urgent(rows[i]) && joined.indexOf(rows[i]) < 0 && now - (shownAt.get(id) || now) >= glimpseMs()) {
         return rows[i];
       }
     }
@@ -255,6 +271,7 @@
   function turn() {
     clearTimeout(timer);
     var rows = B.rows();
+    forgetGlimpses();
     if (unseenCount() === 0) {
       if (pageNo > 0) turns++;
       seen.clear();
