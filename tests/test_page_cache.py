@@ -9,10 +9,10 @@ from app.web.page_cache import PageCache
 
 
 def renderer(text: str, calls: list[str], delay: float = 0.01):
-    async def render() -> str:
+    async def render() -> bytes:
         calls.append(text)
         await asyncio.sleep(delay)
-        return text
+        return text.encode()
 
     return render
 
@@ -20,16 +20,16 @@ def renderer(text: str, calls: list[str], delay: float = 0.01):
 async def test_ten_tvs_asking_at_once_for_a_new_filter_share_one_render():
     cache, calls = PageCache(), []
     got = await asyncio.gather(*(cache.get("all", 1, renderer("page", calls)) for _ in range(10)))
-    assert got == ["page"] * 10 and calls == ["page"]
+    assert got == [b"page"] * 10 and calls == ["page"]
 
 
 async def test_a_new_version_is_rendered_in_the_background_while_the_last_page_is_served():
     cache, calls = PageCache(), []
     await cache.get("all", 1, renderer("v1", calls))
     served = await cache.get("all", 2, renderer("v2", calls, delay=0.05))
-    assert served == "v1"  # nobody waits for the new render
+    assert served == b"v1"  # nobody waits for the new render
     await asyncio.sleep(0.1)
-    assert await cache.get("all", 2, renderer("v3", calls)) == "v2"
+    assert await cache.get("all", 2, renderer("v3", calls)) == b"v2"
     assert calls == ["v1", "v2"]
 
 

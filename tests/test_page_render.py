@@ -6,6 +6,7 @@ What the live page does in a browser is tests/test_board_e2e.py's, against the r
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from quart import Quart, render_template
+from quart import Quart
 from support.browser import chromium_page
 from support.tickets import ticket_json
 
@@ -23,6 +24,7 @@ from app.rules.categorise import SectionRules
 from app.rules.rows import Row, RowContext, build_row
 from app.rules.sla import SlaPolicy
 from app.settings import load_settings
+from app.web.board_page import BoardPage
 from app.web.render import (
     ago,
     countdown,
@@ -295,8 +297,10 @@ async def render_board(**overrides: Any) -> str:
         __name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static")
     )
     register(app)
+    page = BoardPage(app.jinja_env)
     async with app.test_request_context("/"):
-        return await render_template("board.html", **board_ctx(**overrides))
+        # as the route does: in a worker thread (Jinja runs its own loop for an async environment)
+        return (await asyncio.to_thread(page.render, board_ctx(**overrides))).decode()
 
 
 async def test_first_paint_shows_hostile_ticket_text_escaped() -> None:
@@ -309,6 +313,80 @@ async def test_first_paint_shows_hostile_ticket_text_escaped() -> None:
     assert not page.find("b")
     assert "alert" not in page.script_text
     assert page.find("span", id="d-13", role="tooltip")
+
+
+async def render_twice(page: BoardPage, first: dict, second: dict) -> tuple[str, str]:
+    app = Quart(__name__, template_folder=str(ROOT / "templates"))
+    async with app.test_request_context("/"):
+        a = await asyncio.to_thread(page.render, first)
+        b = await asyncio.to_thread(page.render, second)
+    return a.decode(), b.decode()
+
+
+def markup_page() -> BoardPage:
+    app = Quart(__name__, template_folder=str(ROOT / "templates"))
+    register(app)
+    return BoardPage(app.jinja_env)
+
+
+async def test_a_page_after_one_change_renders_only_the_changed_row() -> None:
+    page = markup_page()
+    first = board_ctx()
+    changed = row(14, subject="Printer on fire", fr_due_by=NOW + 5 * HOUR)
+    second = board_ctx(
+        sections={**first["sections"], "open": [first["sections"]["open"][0], changed]}
+    )
+    a, b = await render_twice(page, first, second)
+    assert page.rows.rendered == 3 + 1  # three rows once, then only the one that changed
+    assert "Printer on fire" in b and "Printer on fire" not in a
+
+
+async def test_the_clock_texts_follow_the_page_time_without_rendering_the_rows_again() -> None:
+    page = markup_page()
+    later = NOW + 2 * HOUR
+    first = board_ctx()
+    a, b = await render_twice(page, first, board_ctx(now=later, sections=first["sections"]))
+    assert page.rows.rendered == 3
+    assert "FR overdue by 14 m" in a and "FR overdue by 2 h 14 m" in b  # ticket 15's countdown
+    assert "10 m ago" in a and "2 h ago" in b
+
+
+async def test_the_clock_texts_are_escaped_too() -> None:
+    html = await render_board(
+        sections={"open": [row(22, fr_due_by=NOW + 30)], "waiting": [], "other": []}
+    )
+    assert "FR due in &lt; 1 m" in html and "< 1 m" not in html
+
+
+async def test_ticket_text_cannot_reach_into_the_page_around_its_row() -> None:
+    # NULs and texts shaped like the pieces' markers: the markers are random per process.
+    sneaky = "\x00sla-0000000000000000\x00 \x00row-x\x00</td></tr><tr><td>forged"
+    page = markup_page()
+    ctx = board_ctx(
+        sections={
+            "open": [row(21, subject=sneaky, description_text=sneaky)],
+            "waiting": [],
+            "other": [],
+        }
+    )
+    html, _ = await render_twice(page, ctx, ctx)
+    parsed = Elements()
+    parsed.feed(html)
+    assert [r["id"] for r in parsed.find("tr") if r.get("id", "").startswith("t-")] == ["t-21"]
+    assert "&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;forged" in html
+
+
+async def test_pieces_of_rows_that_left_the_board_are_forgotten() -> None:
+    page = markup_page()
+    many = [row(100 + n) for n in range(300)]
+    app = Quart(__name__, template_folder=str(ROOT / "templates"))
+    async with app.test_request_context("/"):
+        ctx = board_ctx(sections={"open": many, "waiting": [], "other": []})
+        await asyncio.to_thread(page.render, ctx)
+        left = {many[0]["id"]: many[0]}  # everything else left the board
+        ctx = board_ctx(sections={"open": many[:1], "waiting": [], "other": []})
+        await asyncio.to_thread(page.render, ctx, left)
+    assert len(page.rows._pieces) == 1
 
 
 async def test_first_paint_has_no_inline_script_or_handler_so_a_strict_csp_works() -> None:

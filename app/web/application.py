@@ -17,6 +17,7 @@ from app.settings import Settings, load_settings
 from app.web import render
 from app.web.assets import asset_version
 from app.web.board_app import BoardApp
+from app.web.board_page import BoardPage
 from app.web.headers import install_security_headers
 from app.web.health import health_views
 from app.web.logins import AdminLogins
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> BoardApp:
     app.register_blueprint(health_views)
     render.register(app)
     app.jinja_env.globals["asset_version"] = app.live.asset_version
+    app.board_page = BoardPage(app.jinja_env)
 
     @app.while_serving
     async def lifespan() -> AsyncGenerator[None, None]:

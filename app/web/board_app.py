@@ -14,6 +14,7 @@ from quart import Quart, current_app
 
 from app.live.state import LiveState
 from app.settings import Settings, changed_settings
+from app.web.board_page import BoardPage
 from app.web.logins import AdminLogins
 from app.web.metrics import Metrics
 from app.web.page_cache import PageCache
@@ -27,6 +28,7 @@ class BoardApp(Quart):
     access: AccessPolicy
     logins: AdminLogins
     page_cache: PageCache
+    board_page: BoardPage
     metrics: Metrics
     settings: Settings
 

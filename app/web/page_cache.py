@@ -34,7 +34,7 @@ STALE_AGE_SECONDS = 30.0
 class _Page:
     version: Hashable
     made: float
-    html: str
+    html: bytes  # encoded once, sent as it is to every TV
 
 
 class PageCache:
@@ -48,11 +48,11 @@ class PageCache:
         self.max_age = max_age
         self.stale_age = stale_age
         self._pages: OrderedDict[Hashable, _Page] = OrderedDict()
-        self._rendering: dict[Hashable, asyncio.Future[str]] = {}
+        self._rendering: dict[Hashable, asyncio.Future[bytes]] = {}
         self._bytes = 0
         self._render_lock = asyncio.Lock()
         self._memory = MemoryReleaser()
-        self._background: set[asyncio.Task[str]] = set()
+        self._background: set[asyncio.Task[bytes]] = set()
         self.renders = 0
 
     def clear(self) -> None:
@@ -61,8 +61,8 @@ class PageCache:
         self._memory.soon()
 
     async def get(
-        self, key: Hashable, version: Hashable, render: Callable[[], Awaitable[str]]
-    ) -> str:
+        self, key: Hashable, version: Hashable, render: Callable[[], Awaitable[bytes]]
+    ) -> bytes:
         """The page for `key` (a filter), rendered by `render()` for `version` when needed."""
         now = time.monotonic()
         self._evict(now)
@@ -79,16 +79,16 @@ class PageCache:
             return await asyncio.shield(pending)
         return await self._render(key, version, render)
 
-    def _finished(self, task: asyncio.Task[str]) -> None:
+    def _finished(self, task: asyncio.Task[bytes]) -> None:
         self._background.discard(task)
         if not task.cancelled():
             with contextlib.suppress(Exception):
                 task.result()  # a failed background render: the next request tries again
 
     async def _render(
-        self, key: Hashable, version: Hashable, render: Callable[[], Awaitable[str]]
-    ) -> str:
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self, key: Hashable, version: Hashable, render: Callable[[], Awaitable[bytes]]
+    ) -> bytes:
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._rendering[key] = future
         try:
             async with self._render_lock:  # one render at a time: bounded CPU for any storm

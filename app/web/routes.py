@@ -55,8 +55,9 @@ async def page() -> Response:
     key = (view, query)
     version = (live.seq, live.status_seq, live.asset_version)
 
-    async def render() -> str:
+    async def render() -> bytes:
         snap = live.snapshot(view)
+        rows = live.board.rows
         context = {
             "sections": snap["sections"],
             "now": snap["server_time"],
@@ -72,12 +73,16 @@ async def page() -> Response:
             "wall": wall,
             "title": "Ticket Dash",
         }
-        template = board.jinja_env.get_template("board.html")
+
+        def render_page() -> bytes:
+            return board.board_page.render(context, rows)
+
         # Jinja's sync render of an async environment runs its own loop: fine in a thread,
         # which copies this request's context (url_for works there). The template uses only
         # this context and the environment's globals, so Quart's context processors (g,
-        # request, session; their API differs between Quart releases) are not needed.
-        return await asyncio.to_thread(template.render, context)
+        # request, session; their API differs between Quart releases) are not needed. The page
+        # is encoded there too, once, not per response.
+        return await asyncio.to_thread(render_page)
 
     html = await board.page_cache.get(key, version, render)
     return Response(html, content_type="text/html; charset=utf-8")
