@@ -89,7 +89,6 @@ class SseClient:
             self._pending += self._parser.feed(chunk, now)
             return
         self._raw += chunk
-        body = bytearray()
         while True:
             end = self._raw.find(b"\r\n")
             if end < 0:
@@ -98,10 +97,9 @@ class SseClient:
             total = end + 2 + size + 2
             if len(self._raw) < total:
                 break
-            body += self._raw[end + 2 : end + 2 + size]
+            with memoryview(self._raw) as view:  # into the parser with one copy, not three
+                self._pending += self._parser.feed(view[end + 2 : end + 2 + size], now)
             del self._raw[:total]
-        if body:
-            self._pending += self._parser.feed(bytes(body), now)
 
     def close(self) -> None:
         if self.writer is not None:
