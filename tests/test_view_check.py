@@ -14,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 
 from app import create_app
 from app.contract.mappings import Names, write_mapping
-from app.rules.view_check import MAX_CHOICES, unknown_values
+from app.rules.view_check import MAX_CHOICES, MAX_UNKNOWN, unknown_values
 from app.settings import load_settings
 from app.web.wall import WallOptions
 from watcher.demo.catalog import AGENTS, GROUPS
@@ -56,6 +56,15 @@ def test_every_unknown_value_is_named_once_and_the_known_ones_are_not():
         ("section", "bogus"),
     ]
     assert problems[2].choices == ("open", "other", "waiting")
+
+
+def test_a_url_with_a_thousand_made_up_names_names_only_the_first_few():
+    made_up = ",".join(f"Agent #{n}q" for n in range(1000))
+    problems = unknown({"agent": made_up, "section": ",".join(f"s{n}" for n in range(50))})
+    assert [p.value for p in problems if p.param == "agent"] == [
+        f"Agent #{n}q" for n in range(MAX_UNKNOWN)
+    ]
+    assert len([p for p in problems if p.param == "section"]) == MAX_UNKNOWN
 
 
 def test_a_name_or_id_a_ticket_carries_is_known_without_mappings():

@@ -5,6 +5,9 @@ is known when mappings/ names it (by id or by name, any case) or a ticket on the
 `none`/`0`/`unassigned` always are. A section is known when it is one of SECTIONS. The page names
 each unknown value in a banner with the known choices, and asks again (`/api/view`) until the
 name appears, so the banner goes away by itself once mappings/ has it.
+
+At most MAX_UNKNOWN values per parameter are named (a person fixes those, then sees the next):
+a URL with a thousand made-up names cost half a second of the event loop per request.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from app.rules.rows import Row
 
 MAX_CHOICES = 12  # a banner a person can read; the rest is "and N more"
 MAX_VALUE_CHARS = 80
+MAX_UNKNOWN = 10  # unknown values named per parameter (each costs a fuzzy match over the choices)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +82,14 @@ def _people(
     known_ids = set(mapped) | {ident for ident, _ in seen if ident is not None}
     labels = {name for name in mapped.values() if name} | {name for _, name in seen if name}
     known_names = {name.lower() for name in labels}
-    out = []
+    out: list[UnknownValue] = []
     for part in values:
         wanted = who(part)
         if wanted is None or wanted in known_ids or wanted in known_names:
             continue
         out.append(unknown_value(param, part, labels))
+        if len(out) == MAX_UNKNOWN:
+            break
     return out
 
 
@@ -104,9 +110,8 @@ def unknown_values(
         names.groups,
         [(r["group_id"], r["group"]) for r in rows],
     )
-    for part in _unique(split_values(getlist("section"))):
-        if part.lower() not in SECTIONS:
-            out.append(unknown_value("section", part, SECTIONS))
+    sections = [p for p in _unique(split_values(getlist("section"))) if p.lower() not in SECTIONS]
+    out += [unknown_value("section", part, SECTIONS) for part in sections[:MAX_UNKNOWN]]
     return out
 
 
