@@ -262,28 +262,6 @@ def test_new_tickets_wait_minutes_for_their_first_answer_not_seconds(settings: S
     assert day.median_first_response is not None and day.median_first_response > 2 * 60
 
 
-def test_a_resolve_is_archived_with_its_final_status_and_stats(settings: Settings) -> None:
-    clock = FrozenClock(START)
-    source = DemoSource(settings, seed=11, clock=clock)
-    source.start()
-    resolves = []
-    for _ in range(120):
-        clock.advance(seconds=1)
-        event = source.step()
-        if event.kind == "resolve":
-            resolves.append((event.ticket["id"], clock.now))
-    assert resolves
-    for ident, when in resolves:
-        path = settings.tickets_dir / "archive" / when.date().isoformat() / f"{ident}.json"
-        ticket = json.loads(path.read_text("utf-8"))
-        ticket_from_json(ticket)
-        assert ticket["status"] in (4, 5)
-        assert at(ticket["stats"]["resolved_at"]) == when
-        assert ticket["stats"]["first_responded_at"] is not None
-        if ticket["status"] == 5:
-            assert at(ticket["stats"]["closed_at"]) == when
-
-
 # --- what the archive keeps ----------------------------------------------------------------------
 
 

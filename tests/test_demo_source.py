@@ -17,6 +17,7 @@ from support.clocks import FrozenClock
 
 from app.contract.status import WatcherStatus, read_status, write_status
 from app.contract.ticket import ticket_from_json
+from app.contract.times import parse_iso_datetime
 from app.rules.sla import SlaPolicy, next_deadline
 from app.rules.sla import sla_state as board_sla_state
 from app.settings import Settings, load_settings
@@ -316,18 +317,25 @@ def test_resolved_tickets_move_to_the_archive_with_their_final_status(settings: 
         clock.advance(seconds=3)
         event = source.step()
         if event.kind == "resolve":
-            resolved.append(event.ticket)
+            resolved.append((event.ticket, clock.now))
     assert resolved
-    assert {t["status"] for t in resolved} == {4, 5}  # Resolved, and now and then Closed
-    day = clock.now.strftime("%Y-%m-%d")
-    for ticket in resolved:
+    assert {t["status"] for t, _ in resolved} == {4, 5}  # Resolved, and now and then Closed
+    for ticket, when in resolved:
         ident = ticket["id"]
         assert not (settings.tickets_dir / f"{ident}.json").exists()
         archived = json.loads(
-            (settings.tickets_dir / "archive" / day / f"{ident}.json").read_text()
+            (
+                settings.tickets_dir / "archive" / when.date().isoformat() / f"{ident}.json"
+            ).read_text()
         )
+        ticket_from_json(archived)
         assert archived == ticket  # the ticket as it was resolved, final status included
-        assert archived["stats"]["resolved_at"] == ticket["updated_at"]
+        stats = archived["stats"]
+        assert stats["resolved_at"] == ticket["updated_at"]
+        assert parse_iso_datetime(stats["resolved_at"]) == when
+        assert stats["first_responded_at"] is not None
+        if archived["status"] == 5:
+            assert parse_iso_datetime(stats["closed_at"]) == when
 
 
 def test_active_count_stays_near_demo_tickets(settings: Settings) -> None:
