@@ -2,8 +2,8 @@
 
 The template renders the page without its rows, with a marker where each section's rows go; the
 page is then that shell's UTF-8 with the rows' bytes put in at the markers. So a page of 5,000
-tickets costs the rows that changed since the last page, plus a join: ~15 ms, not a third of a
-second (bench/bench_abuse.py (b)).
+tickets costs the rows that changed since the last page, plus a join: ~10 ms, not a third of a
+second (bench/bench_abuse.py (b), docs/benchmarks.md).
 
 `render` is synchronous: call it in a worker thread (Jinja runs its own event loop for an async
 environment). The page cache renders one page at a time, so the row pieces are never shared
@@ -12,7 +12,6 @@ between two threads.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +26,6 @@ class BoardPage:
     def __init__(self, env: Environment) -> None:
         self._env = env
         self.rows = RowMarkup(env)
-        self._token = secrets.token_hex(8)
 
     def render(
         self, context: Mapping[str, Any], board_rows: Mapping[int, Row] | None = None
@@ -35,7 +33,7 @@ class BoardPage:
         """The page for `context` (sections of rows, `now`, the status; see app.web.routes), as
         UTF-8. `board_rows`: every row on the board, to forget the pieces of rows gone from it."""
         sections: Mapping[str, list[Row]] = context["sections"]
-        marks = {key: f"\x00rows-{key}-{self._token}\x00" for key in sections}
+        marks = {key: self.rows.marker(f"rows-{key}") for key in sections}
         shell = self._env.get_template("board.html").render(
             {**context, "rows_html": {key: Markup(mark) for key, mark in marks.items()}}
         )

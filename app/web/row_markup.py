@@ -33,14 +33,18 @@ class RowMarkup:
     def __init__(self, env: Environment) -> None:
         self._env = env
         self._template: Template | None = None
-        token = secrets.token_hex(8)
-        self._sla_mark = f"\x00sla-{token}\x00"
-        self._updated_mark = f"\x00updated-{token}\x00"
-        self._row_end = f"\x00row-{token}\x00"
+        self._token = secrets.token_hex(8)
+        self._sla_mark = self.marker("sla")
+        self._updated_mark = self.marker("updated")
+        self._row_end = self.marker("row")
         # ticket id -> (the row the pieces were made from, its three pieces)
         self._pieces: dict[int, tuple[Row, tuple[bytes, bytes, bytes]]] = {}
         self._texts: dict[str, bytes] = {}  # a clock text -> its escaped UTF-8
         self.rendered = 0  # rows rendered so far (tests read it)
+
+    def marker(self, name: str) -> str:
+        """A marker no ticket text can forge: NULs around `name` and this process's token."""
+        return f"\x00{name}-{self._token}\x00"
 
     def rows_html(self, rows: Sequence[Row], now: float) -> bytes:
         """These rows' markup at `now`, one per line, UTF-8. Not thread-safe: one page at a time.
