@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 from support.ports import free_port
-from support.server import serving
+from support.server import launch_board, serving
 from support.tickets import write_ticket
 
 from app.credentials import hash_key, hash_password
@@ -88,6 +88,37 @@ async def test_revoking_a_key_ends_its_stream_at_once_and_spares_the_others(
             for stream in (lobby_stream, office_stream):
                 await stream.__aexit__(None, None, None)
         assert "ended 1 event stream(s) of revoked keys or admins" in server.output()
+
+
+async def test_a_reload_while_the_workers_start_is_neither_fatal_nor_lost(folders, tmp_path):
+    write_ticket(folders[0], 1)
+    port = free_port()
+    config = tmp_path / "ticket-dash.toml"
+    settings_file(config, port, {"lobby-tv": LOBBY})
+    env = {"TICKET_DASH_CONFIG": str(config), "TICKET_DASH_WORKERS": "2"}
+    board = launch_board(*folders, port=port, env=env, log_dir=tmp_path / "logs")
+    try:
+        deadline = time.monotonic() + 20
+        while "with 2 workers" not in board.output():  # the workers are being started
+            assert time.monotonic() < deadline and board.process.poll() is None, board.output()
+            await asyncio.sleep(0.01)
+        settings_file(config, port, {"lobby-tv": LOBBY, "office-tv": OFFICE})
+        board.process.send_signal(signal.SIGHUP)  # an admin's `systemctl reload`, early
+        board.wait_ready(20)
+        deadline = time.monotonic() + 10
+        while (
+            board.output().count("reload: settings read again") < 2
+        ):  # each worker, once it serves
+            assert time.monotonic() < deadline and board.process.poll() is None, board.output()
+            await asyncio.sleep(0.05)
+        for _ in range(10):  # new connections, so both workers answer some
+            async with httpx.AsyncClient() as tv:
+                response = await tv.get(f"{board.url}/?key={OFFICE}", follow_redirects=False)
+                assert response.status_code == 303  # the key the reload added works everywhere
+        assert board.process.poll() is None
+        assert "exited with" not in board.output()
+    finally:
+        board.stop()
 
 
 async def test_a_broken_settings_file_on_reload_keeps_the_running_settings(folders, tmp_path):

@@ -80,6 +80,8 @@ def run_workers(
     ]
     on_listening(board_url(config))
     stopping = False
+    ready = False
+    reload_when_ready = False
 
     def send_all(sig: int) -> None:
         for worker in workers:
@@ -94,6 +96,7 @@ def run_workers(
         send_all(signal.SIGTERM)
 
     def reload(*_: Any) -> None:
+        nonlocal reload_when_ready
         notifier.reloading()
         try:
             source.load()
@@ -101,8 +104,16 @@ def run_workers(
             log.error("reload: %s; keeping the running settings", exc)
         else:
             send_all(signal.SIGHUP)
+            # A worker still starting ignores it (below) and may hold the settings it was
+            # started with: it is told again once every worker serves.
+            reload_when_ready = not ready
         notifier.ready("serving")
 
+    # Until a worker has its own handlers, SIGHUP's and SIGUSR1's default action would kill it,
+    # and the board with it (a reload in the first seconds did). Workers start with both
+    # ignored: an ignored signal stays ignored in the new process until it sets a handler.
+    for sig in (signal.SIGHUP, signal.SIGUSR1):
+        signal.signal(sig, signal.SIG_IGN)
     for worker in workers:
         worker.start()
     signal.signal(signal.SIGTERM, stop)
@@ -111,7 +122,6 @@ def run_workers(
     signal.signal(signal.SIGUSR1, lambda *_: send_all(signal.SIGUSR1))  # diagnostics, per worker
     log.info("Ticket Dash board at %s with %d workers", board_url(config), len(workers))
     exitcode = 0
-    ready = False
     last_ping = 0.0
     forgotten: set[int] = set()
     try:
@@ -135,6 +145,9 @@ def run_workers(
             if not ready and beats.all_ready():
                 ready = True
                 notifier.ready(f"serving with {len(workers)} workers")
+                if reload_when_ready:
+                    reload_when_ready = False
+                    send_all(signal.SIGHUP)
             if ready and ping_every and time.monotonic() - last_ping >= ping_every:
                 stale = beats.stale(within=2 * ping_every)
                 if stale:
