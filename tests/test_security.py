@@ -405,3 +405,41 @@ async def test_a_wrong_kiosk_link_is_logged_once_a_minute_per_address(tmp_path, 
             assert wrong.status_code == 403
     lines = [r for r in caplog.records if "unknown or revoked key" in r.getMessage()]
     assert len(lines) == 1
+
+
+async def test_one_address_may_hold_a_bounded_number_of_streams_but_this_machine_is_not_capped(
+    tmp_path,
+):
+    settings = secured_settings(tmp_path, max_streams_per_address=2, max_streams_per_login=0)
+    async with started(settings) as app:
+        name, value = await kiosk_cookie(app)
+        client = app.test_client(use_cookies=False)
+        cookie = {"Cookie": f"{name}={value}"}
+        elsewhere = {"client": ("10.1.7.7", 5000)}
+        this_machine = {"client": ("127.0.0.1", 5000)}
+        open_streams = []
+
+        async def open_stream(scope_base):
+            connection = client.request("/events", scope_base=scope_base, headers=cookie)
+            await connection.__aenter__()
+            await connection.send_complete()
+            assert b"snapshot" in await asyncio.wait_for(connection.receive(), 5)
+            open_streams.append(connection)
+
+        for _ in range(2):
+            await open_stream(LAN)
+        third = await client.get("/events", scope_base=LAN, headers=cookie)
+        assert third.status_code == 429
+        assert third.headers["Retry-After"] == "10"
+        assert "This address already has 2 open streams" in (await third.get_data()).decode()
+        await open_stream(elsewhere)  # another TV, same key: its own address, its own streams
+        for _ in range(3):
+            await open_stream(this_machine)  # a reverse proxy on the board's machine
+        await open_streams.pop(0).disconnect()
+        for _ in range(100):  # the stream ends at the board's next step
+            if app.live.hub.streams_by_address["10.1.2.3"] < 2:
+                break
+            await asyncio.sleep(0.01)
+        await open_stream(LAN)  # a stream that ended makes room again
+        for connection in open_streams:
+            await connection.disconnect()

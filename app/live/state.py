@@ -194,15 +194,11 @@ class LiveState:
             for s in SECTIONS
         )
 
-    def stream(self, view: RowFilter, tag: str = "") -> AsyncIterator[bytes]:
+    def stream(self, view: RowFilter, tag: str = "", address: str = "") -> AsyncIterator[bytes]:
         """One client's event stream for this view (see app.stream.client); `tag` names who
-        watches (a kiosk key), so that revoking the key can end its streams."""
-        return client_stream(
-            self.hub,
-            view,
-            self.snapshot_chunks,
-            tag=tag,
-        )
+        watches (a kiosk key), so that revoking the key can end its streams; `address` is
+        counted for the per-address cap."""
+        return client_stream(self.hub, view, self.snapshot_chunks, tag=tag, address=address)
 
     def snapshot_head(self, view: RowFilter) -> dict[str, Any]:
         """Everything in a snapshot but the rows."""
@@ -255,8 +251,10 @@ class LiveState:
         if self.read_problem is not None:
             return self.read_problem
         bad = [n for n in self.folder.malformed.reasons if ticket_id_of_name(n) is not None]
+        if not bad:  # the usual case, and every snapshot asks: no set of every file name
+            return None
         listed = len(self.folder.seen.keys() | set(bad))
-        if bad and 2 * len(bad) >= listed:
+        if 2 * len(bad) >= listed:
             return f"{len(bad)} of {listed} ticket files cannot be read"
         return None
 

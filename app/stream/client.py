@@ -39,9 +39,10 @@ async def client_stream(
     snapshot: Callable[[RowFilter], Iterator[bytes]],
     *,
     tag: str = "",
+    address: str = "",
 ) -> AsyncIterator[bytes]:
     """The bytes of one client's event stream, until the hub closes it or the client leaves."""
-    sub = hub.subscribe(view, tag)
+    sub = hub.subscribe(view, tag, address)
     try:
         chunks: Iterator[bytes] = snapshot(view)
         while True:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -45,6 +45,7 @@ QueueItem = bytes | _Marker
 class Subscriber:
     view: RowFilter
     tag: str = ""  # who is watching (a kiosk key's name), so a revoked key's streams can end
+    address: str = ""  # the client's network address, for the per-address cap
     items: deque[bytes] = field(default_factory=deque)
     queued_bytes: int = 0
     resync_pending: bool = False
@@ -76,19 +77,33 @@ class Hub:
     closed: bool = False
     queued_bytes: int = 0  # over all subscribers
     memory: MemoryReleaser = field(default_factory=MemoryReleaser)
+    # Open streams per login tag and per address, kept as they open and close: the caps are
+    # checked on every connect, and counting 5,000 subscribers each time would not be.
+    streams_by_tag: Counter[str] = field(default_factory=Counter)
+    streams_by_address: Counter[str] = field(default_factory=Counter)
 
     @property
     def client_count(self) -> int:
         return len(self.subscribers)
 
-    def subscribe(self, view: RowFilter, tag: str = "") -> Subscriber:
-        sub = Subscriber(view, tag)
+    def subscribe(self, view: RowFilter, tag: str = "", address: str = "") -> Subscriber:
+        sub = Subscriber(view, tag, address)
         if self.closed:
             sub.closing = True
         self.subscribers.add(sub)
+        self.streams_by_tag[tag] += 1
+        self.streams_by_address[address] += 1
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
+        if sub in self.subscribers:
+            for counter, key in (
+                (self.streams_by_tag, sub.tag),
+                (self.streams_by_address, sub.address),
+            ):
+                counter[key] -= 1
+                if counter[key] <= 0:
+                    del counter[key]  # addresses come and go: keep no zero for each
         self.subscribers.discard(sub)
         self._drop_backlog(sub)
         self.release_memory_soon()

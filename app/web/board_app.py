@@ -99,6 +99,7 @@ RELOADABLE = frozenset(
         "link_base",
         "heartbeat_seconds",
         "max_streams_per_login",
+        "max_streams_per_address",
         "client_queue_size",
         "client_queue_bytes",
         "max_queued_bytes",

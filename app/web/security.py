@@ -66,7 +66,7 @@ def is_loopback_bind(bind: str) -> bool:
         return False
 
 
-def _is_loopback_client(addr: str | None) -> bool:
+def is_loopback_client(addr: str | None) -> bool:
     if not addr or addr == "<local>":
         return True  # no client address: a unix socket (or a test client), not the network
     try:
@@ -243,7 +243,7 @@ def install_access_control(
         policy = policy_now()
         addr = request.remote_addr or ""
         if not policy.enabled:
-            if _is_loopback_client(addr):
+            if is_loopback_client(addr):
                 g.ticket_dash_viewer = Viewer("local")
                 return None
             return _forbidden("Access control is off: this board only answers its own machine.")
