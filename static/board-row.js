@@ -41,9 +41,11 @@
     var subjectCell = cell(tr, "subject");
     var subject = document.createElement("span");
     subject.className = "subject";
+    subject.dir = "auto"; // a right-to-left subject stays within its own cell
     subject.tabIndex = 0;
     var desc = document.createElement("span");
     desc.className = "desc";
+    desc.dir = "auto";
     desc.setAttribute("role", "tooltip");
     subjectCell.append(subject, desc);
     var badge = document.createElement("span");

@@ -262,6 +262,10 @@ async def test_hostile_ticket_text_shows_as_text_and_runs_nothing(folders, start
         assert await board.text("#t-7 .c-requester") == HOSTILE_DESC
         assert await board.page.locator("main img, main script, main b").count() == 0
         await board.page.hover("#t-7 .subject")
+        # A subject's own direction stays inside its cell, in the first paint and in patches.
+        for row in ("#t-1", "#t-7"):
+            assert await board.page.get_attribute(f"{row} .subject", "dir") == "auto"
+            assert await board.page.get_attribute(f"{row} .desc", "dir") == "auto"
     # board_page has checked that no dialog opened and no script failed
 
 

@@ -18,6 +18,16 @@ def test_a_good_file_reads_with_its_stats():
     assert t.first_responded_at == 0.0
 
 
+def test_control_and_direction_marks_are_taken_out_of_ticket_text_and_the_rest_kept():
+    hostile = "VPN\x00 down\x1b[2J in \u202eeeL\u202c\x07 \u2066office\u2069\x85"
+    raw = json.dumps(
+        ticket_json(8, subject=hostile, description_text="line one\nline\ttwo\x00 שלום עולם")
+    ).encode()
+    t = ticket_from_bytes(raw)
+    assert t.subject == "VPN down[2J in eeL office"
+    assert t.description_text == "line one\nline\ttwo שלום עולם"  # line ends, tabs, Hebrew stay
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
