@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -229,6 +230,61 @@ def test_the_kept_sorted_first_responses_give_the_same_median_as_counting_afresh
     group_two = lambda owner: owner[0] == 2  # noqa: E731
     assert kept.numbers(today.start, now, group_two) == fresh.numbers(today.start, now, group_two)
     assert kept.numbers(today.start, now)["median_first_response_seconds"] is not None
+
+
+def test_loading_many_tickets_at_once_counts_the_same_as_putting_them_one_by_one() -> None:
+    import random
+
+    rng = random.Random(5)
+    now = at("2026-12-06T18:00:00")
+    today = Day.of(now, BERLIN)
+    one_by_one, loaded = DayIndex(), DayIndex()
+    for index in (one_by_one, loaded):
+        index.set_window(today.start, today.end)
+
+    def facts(ident: int):
+        created = now - rng.uniform(0, 2 * 86400)
+        data = ticket(
+            ident,
+            created,
+            first_responded_at=min(now, created + rng.uniform(0, 9e4)),
+            fr_due_by=created + 3600,
+            due_by=created + rng.uniform(0, 86400),
+        )
+        data["group_id"] = rng.randint(1, 4)
+        if ident % 5 == 0:
+            data["status"] = 4
+        return day_facts(ticket_from_json(data))
+
+    steps = []  # a cold start: active files, archived copies, and tickets put again
+    for ident in range(1, 400):
+        steps.append(("active", ident, facts(ident)))
+        if ident % 9 == 0:
+            steps.append(("archived", ident, facts(ident)))  # reopened: the active file wins
+        if ident % 11 == 0:
+            steps.append(("active", ident, facts(ident)))  # read again, changed
+        if ident % 13 == 0:
+            steps.append(("drop", ident, None))
+    for index in (one_by_one, loaded):
+        with index.loading() if index is loaded else contextlib.nullcontext():
+            for kind, ident, f in steps:
+                if kind == "active":
+                    index.put_active(ident, f)
+                elif kind == "archived":
+                    index.put_archived(ident, "2026-12-05", f)
+                else:
+                    index.drop_active(ident)
+    for owners in (None, lambda owner: owner[0] == 2):
+        for start in (today.start, today.start - 86400):
+            assert loaded.numbers(start, now, owners) == one_by_one.numbers(start, now, owners)
+    assert loaded.next_change_after(now - 86400) == one_by_one.next_change_after(now - 86400)
+    assert loaded.all == one_by_one.all  # the same sorted moments
+    assert loaded.taken_all == one_by_one.taken_all
+    # And once loaded, it goes on one ticket at a time.
+    again = facts(1)
+    for index in (one_by_one, loaded):
+        index.put_active(1, again)
+    assert loaded.all == one_by_one.all
 
 
 def summary_of(tickets: list[dict[str, Any]]):

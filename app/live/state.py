@@ -108,16 +108,17 @@ class LiveState:
                 f"cannot read the ticket folder right now ({exc.strerror}); retrying"
             )
             log.error("%s", self.read_problem)
-        for ident in sorted(listed):
-            files = read_ticket_files(
-                self.tickets_dir, ident, self.settings.max_file_bytes, known=self.folder.seen
-            )
-            ticket, _ = self.folder.record(files)
-            if ticket is not None:
-                self.board.put(ticket, now)
-                self.summary.ticket_put(ticket)
-        self.summary.rows_reset(list(self.board.rows.values()))
-        self.summary.load()
+        with self.summary.loading():
+            for ident in sorted(listed):
+                files = read_ticket_files(
+                    self.tickets_dir, ident, self.settings.max_file_bytes, known=self.folder.seen
+                )
+                ticket, _ = self.folder.record(files)
+                if ticket is not None:
+                    self.board.put(ticket, now)
+                    self.summary.ticket_put(ticket)
+            self.summary.rows_reset(list(self.board.rows.values()))
+            self.summary.load()
         self.loaded = True
         counts = self.board.counts()
         log.info(

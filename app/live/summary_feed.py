@@ -64,6 +64,10 @@ class SummaryFeed:
         self.summary.days.put_active(ticket.id, day_facts(ticket))
         self._left.discard(ticket.id)
 
+    def loading(self) -> contextlib.AbstractContextManager[None]:
+        """Around a cold start's many `ticket_put`s and `load` (see DayIndex.loading)."""
+        return self.summary.days.loading()
+
     def ticket_dropped(self, ident: int) -> None:
         self.summary.days.drop_active(ident)
         self._left.add(ident)
