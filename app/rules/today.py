@@ -320,10 +320,10 @@ class DayIndex:
             self._counted[ident] = facts
             self._take(facts, 1)
             self.all.add(facts)
-            owned = self.by_owner.get(facts.owner)
-            if owned is None:
-                owned = self.by_owner[facts.owner] = Moments(ordered=not self._loading)
-            owned.add(facts)
+            mine = self.by_owner.get(facts.owner)
+            if mine is None:
+                mine = self.by_owner[facts.owner] = Moments(ordered=not self._loading)
+            mine.add(facts)
         self.version += 1
 
     def numbers(
