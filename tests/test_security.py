@@ -22,7 +22,7 @@ from support.tickets import write_fresh_status
 from app import create_app
 from app.credentials import hash_key, hash_password, main, verify_password
 from app.settings import SettingsError, load_settings
-from app.web.security import COOKIE_PLAIN, COOKIE_SECURE, is_loopback_bind
+from app.web.security import COOKIE_PLAIN, COOKIE_SECURE, is_loopback_bind, is_loopback_client
 
 PROTECTED = ["/", "/events", "/api/tickets", "/static/board.css", "/metrics"]
 
@@ -63,6 +63,22 @@ def test_access_control_off_is_refused_on_a_network_bind(tmp_path):
 )
 def test_loopback_binds_are_recognised(bind, loopback):
     assert is_loopback_bind(bind) is loopback
+
+
+@pytest.mark.parametrize(
+    ("client", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),  # this machine over a dual-stack socket (Python < 3.13 says no)
+        ("::ffff:10.1.2.3", False),
+        ("10.1.2.3", False),
+        ("not an address", False),
+        (None, True),  # a unix socket
+    ],
+)
+def test_loopback_clients_are_recognised(client, loopback):
+    assert is_loopback_client(client) is loopback
 
 
 @pytest.mark.parametrize(
@@ -329,6 +345,14 @@ async def test_allowed_networks_keep_other_clients_out_even_with_a_login(tmp_pat
         assert inside.status_code == 200
         outside = {"client": ("192.168.9.9", 4000)}
         refused = await client.get("/api/tickets", scope_base=outside, headers=login)
+        assert refused.status_code == 403
+        # An IPv4 TV on a dual-stack socket (the systemd socket unit's BindIPv6Only=both).
+        mapped = {"client": ("::ffff:10.1.2.3", 4000)}
+        assert (
+            await client.get("/api/tickets", scope_base=mapped, headers=login)
+        ).status_code == 200
+        mapped_outside = {"client": ("::ffff:192.168.9.9", 4000)}
+        refused = await client.get("/api/tickets", scope_base=mapped_outside, headers=login)
         assert refused.status_code == 403
         health = await client.get("/healthz", scope_base=outside)
         assert health.status_code == 200  # answered for monitoring, from anywhere

@@ -66,13 +66,24 @@ def is_loopback_bind(bind: str) -> bool:
         return False
 
 
+def client_ip(addr: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The client's address, or None when it is not one. An IPv4 client of a dual-stack
+    socket (systemd's `BindIPv6Only=both`, hypercorn's `[::]`) arrives as `::ffff:a.b.c.d`: it is
+    the IPv4 address, so that `allowed_networks = ["10.0.0.0/8"]` lets it in."""
+    try:
+        ip = ipaddress.ip_address((addr or "").split("%")[0])
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
 def is_loopback_client(addr: str | None) -> bool:
     if not addr or addr == "<local>":
         return True  # no client address: a unix socket (or a test client), not the network
-    try:
-        return ipaddress.ip_address(addr.split("%")[0]).is_loopback
-    except ValueError:
-        return False
+    ip = client_ip(addr)
+    return ip is not None and ip.is_loopback
 
 
 @dataclass(frozen=True)
@@ -140,11 +151,8 @@ class AccessPolicy:
     def client_allowed(self, addr: str | None) -> bool:
         if not self.networks:
             return True
-        try:
-            ip = ipaddress.ip_address((addr or "").split("%")[0])
-        except ValueError:
-            return False
-        return any(ip in net for net in self.networks)
+        ip = client_ip(addr)
+        return ip is not None and any(ip in net for net in self.networks)
 
     def key_name(self, key: str) -> str | None:
         """The name of the kiosk key `key`, or None. Every listed key is compared."""
