@@ -97,7 +97,8 @@ def run_workers(
 
     def reload(*_: Any) -> None:
         nonlocal reload_when_ready
-        notifier.reloading()
+        if ready:
+            notifier.reloading()
         try:
             source.load()
         except SettingsError as exc:
@@ -107,11 +108,14 @@ def run_workers(
             # A worker still starting ignores it (below) and may hold the settings it was
             # started with: it is told again once every worker serves.
             reload_when_ready = not ready
-        notifier.ready("serving")
+        if ready:  # before that, READY=1 is for when every worker serves
+            notifier.ready("serving")
 
     # Until a worker has its own handlers, SIGHUP's and SIGUSR1's default action would kill it,
     # and the board with it (a reload in the first seconds did). Workers start with both
     # ignored: an ignored signal stays ignored in the new process until it sets a handler.
+    # (A SIGHUP to the supervisor in the few milliseconds until its own handler is set is lost;
+    # `systemctl reload` waits for READY=1 anyway.)
     for sig in (signal.SIGHUP, signal.SIGUSR1):
         signal.signal(sig, signal.SIG_IGN)
     for worker in workers:
