@@ -8,6 +8,7 @@
   var PRIORITY_CLASSES = { 1: "low", 2: "medium", 3: "high", 4: "urgent" };
   var SLA_STATES = ["overdue", "critical", "warning", "normal", "none"];
   var CELLS = ["id", "subject", "requester", "agent", "group", "priority", "status", "sla", "updated"];
+  var NAME_CELLS = ["requester", "agent", "group"];
 
   function setText(el, text) {
     if (el.textContent !== text) el.textContent = text;
@@ -36,6 +37,7 @@
     CELLS.forEach(function (name) {
       var td = document.createElement("td");
       td.className = "c-" + name;
+      if (NAME_CELLS.indexOf(name) >= 0) td.dir = "auto"; // a right-to-left name stays in its cell
       tr.appendChild(td);
     });
     var subjectCell = cell(tr, "subject");

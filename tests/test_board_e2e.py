@@ -264,8 +264,8 @@ async def test_hostile_ticket_text_shows_as_text_and_runs_nothing(folders, start
         await board.page.hover("#t-7 .subject")
         # A subject's own direction stays inside its cell, in the first paint and in patches.
         for row in ("#t-1", "#t-7"):
-            assert await board.page.get_attribute(f"{row} .subject", "dir") == "auto"
-            assert await board.page.get_attribute(f"{row} .desc", "dir") == "auto"
+            for part in (".subject", ".desc", ".c-requester", ".c-agent", ".c-group"):
+                assert await board.page.get_attribute(f"{row} {part}", "dir") == "auto"
     # board_page has checked that no dialog opened and no script failed
 
 

@@ -8,6 +8,7 @@ import pytest
 from support.tickets import ticket_json, write_ticket
 
 from app.contract.layout import ticket_id_of
+from app.contract.mappings import parse_mapping
 from app.contract.ticket import MalformedTicket, ticket_from_bytes
 from app.live.folder import TicketFolder
 
@@ -26,6 +27,11 @@ def test_control_and_direction_marks_are_taken_out_of_ticket_text_and_the_rest_k
     t = ticket_from_bytes(raw)
     assert t.subject == "VPN down[2J in eeL office"
     assert t.description_text == "line one\nline\ttwo שלום עולם"  # line ends, tabs, Hebrew stay
+
+
+def test_names_in_mapping_files_are_cleaned_the_same_way():
+    names = parse_mapping("66:Mallory\x00 \u202eyrollaM\u202c\x1b\n67:דנה כהן\n")
+    assert names == {66: "Mallory yrollaM", 67: "דנה כהן"}
 
 
 @pytest.mark.parametrize(

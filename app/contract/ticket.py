@@ -12,28 +12,12 @@ from typing import Any
 
 import orjson
 
+from app.contract.text import shown_text
 from app.contract.times import parse_iso
 
 PRIORITIES = (1, 2, 3, 4)
 MAX_TICKET_ID = 2**53 - 1  # the largest integer a browser's JSON keeps exact
 DEFAULT_TYPE = "Incident"
-
-# Characters taken out of a ticket's text: control characters (a NUL, a bell, an escape; tab and
-# line ends stay) and the bidirectional embedding, override and isolate marks, with which a
-# subject could reverse how the rest of its row reads on the wall. Text in a right-to-left
-# language needs none of them: the browser orders it by itself (the page marks each subject
-# `dir="auto"`, so it stays within its own cell).
-_UNSHOWN = dict.fromkeys(
-    [
-        *range(0x00, 0x09),
-        0x0B,
-        0x0C,
-        *range(0x0E, 0x20),
-        *range(0x7F, 0xA0),
-        *range(0x202A, 0x202F),
-        *range(0x2066, 0x206A),
-    ]
-)
 
 
 class MalformedTicket(ValueError):
@@ -108,7 +92,7 @@ def _text(data: dict[str, Any], name: str, *, required: bool = False) -> str:
         return ""
     if not isinstance(value, str):
         raise MalformedTicket(f"{name} is not text")
-    return value.translate(_UNSHOWN) if not value.isprintable() else value
+    return shown_text(value)
 
 
 def ticket_from_json(data: Any) -> Ticket:

@@ -1,0 +1,28 @@
+"""Text that came from strangers, made fit to show: what a ticket's subject or a requester's
+name may carry that no screen should.
+
+Taken out: control characters (a NUL, a bell, an escape; tab and line ends stay) and the
+bidirectional embedding, override and isolate marks, with which a subject or a name could reverse
+how the rest of its row reads on the wall. Text in a right-to-left language needs none of them:
+the browser orders it by itself, and the page marks such cells `dir="auto"`, so each stays
+within its own cell. Escaping for HTML is the page's job (Jinja, `textContent`), not this one's.
+"""
+
+from __future__ import annotations
+
+_UNSHOWN = dict.fromkeys(
+    [
+        *range(0x00, 0x09),
+        0x0B,
+        0x0C,
+        *range(0x0E, 0x20),
+        *range(0x7F, 0xA0),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ]
+)
+
+
+def shown_text(value: str) -> str:
+    """`value` without control characters and direction marks (tab, CR and LF kept)."""
+    return value if value.isprintable() else value.translate(_UNSHOWN)
