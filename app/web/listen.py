@@ -160,8 +160,9 @@ def bind_sockets(config: Config, what: str) -> Sockets:
     try:
         sockets = config.create_sockets()
         for sock in sockets.secure_sockets + sockets.insecure_sockets:
-            # Set on the listener, the size (and the end of autotuning) is inherited by every
-            # connection it accepts.
+            # Set on the listener, the size (and the end of autotuning) is inherited by every TCP
+            # connection it accepts from now on. Connections systemd queued before the board
+            # started got the socket unit's `SendBuffer=` (the shipped unit sets the same).
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
             sock.listen(config.backlog)
         return sockets
