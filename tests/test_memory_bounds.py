@@ -115,8 +115,16 @@ def test_a_client_that_never_reads_gets_a_small_part_of_its_snapshot_not_all_of_
         sock.connect(("127.0.0.1", server.port))
         try:
             sock.sendall(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            time.sleep(1.5)  # the board writes until the connection takes no more
-            queued = kernel_send_queue(server.port, sock.getsockname()[1])
+            # The board writes until the connection takes no more: wait until the queue holds
+            # still (or has passed the bound, which fails below).
+            queued, still_since, deadline = 0, time.monotonic(), time.monotonic() + 10
+            while time.monotonic() < deadline and queued <= 256 * 1024:
+                time.sleep(0.1)
+                now = kernel_send_queue(server.port, sock.getsockname()[1])
+                if now != queued:
+                    queued, still_since = now, time.monotonic()
+                elif queued and time.monotonic() - still_since > 0.5:
+                    break
         finally:
             sock.close()
     print(
