@@ -144,6 +144,10 @@ class Settings:
     )
     demo_speed: float = _setting(1.0, "Simulated helpdesk speed: events per second, roughly.")
     demo_tickets: int = _setting(40, "Active tickets the simulated helpdesk keeps around.")
+    demo_archive_keep: int = _setting(
+        10_000,
+        "The simulated helpdesk's own archived resolves kept (at least 5x demo_tickets); older ones are removed, so a demo left running does not fill the disk.",
+    )
 
     # --- the Freshservice watcher (owned by watcher/freshservice) ----------------------------
     freshservice_url: str = _setting(

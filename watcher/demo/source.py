@@ -17,7 +17,7 @@ Decisions, also in docs/ticket-format.md:
   of `stats.resolved_at`, for the past and the running helpdesk alike.
 - The archive keeps whole days: today's folder and the `HISTORY_DAYS` before it (UTC), the rest
   is removed as days pass. Within them the past is never thinned out; of the running helpdesk's
-  own resolves only the newest `ARCHIVE_KEEP_MIN` are kept, so a demo left running for weeks,
+  own resolves only the newest `demo_archive_keep` are kept, so a demo left running for weeks,
   or at a high `demo_speed`, does not fill the disk.
 """
 
@@ -49,9 +49,6 @@ from watcher.source import SourceError
 
 log = logging.getLogger("watcher.demo")
 
-# The running helpdesk's archived resolves kept (the past's are not counted): this, or 5x the
-# active tickets if more. About two days of resolves at demo_speed 1, some 17 MB.
-ARCHIVE_KEEP_MIN = 10_000
 HEARTBEAT_SECONDS = 5.0  # with no event due, the status file is still refreshed this often
 
 Clock = Callable[[], datetime]
@@ -101,7 +98,12 @@ class DemoSource:
         self.events = 0
         self._last_event = ""
         self._archived: deque[Path] = deque()  # the running helpdesk's, oldest first
-        self._archive_keep = archive_keep or max(ARCHIVE_KEEP_MIN, 5 * settings.demo_tickets)
+        # The running helpdesk's archived resolves kept (the past's are not counted): the
+        # setting (10,000: about two days of resolves at demo_speed 1, some 17 MB), or 5x the
+        # active tickets if more.
+        self._archive_keep = archive_keep or max(
+            settings.demo_archive_keep, 5 * settings.demo_tickets
+        )
         self._pruned_on: date | None = None
 
     async def run(self, stop: asyncio.Event, *, once: bool = False, reconcile: bool = False) -> int:
