@@ -106,10 +106,6 @@ class Settings:
         16,
         "Open event streams one kiosk key or admin may hold at once (a TV needs one); 0: no limit. A leaked key then cannot use up the board's connections.",
     )
-    max_streams_per_address: int = _setting(
-        32,
-        "Open event streams one network address may hold at once; 0: no limit. The board's own machine is not limited. Behind a reverse proxy on another machine every TV has the proxy's address: raise it, or set 0.",
-    )
     client_queue_bytes: int = _setting(
         1_000_000,
         "Bytes of events buffered per SSE client (a TV that stopped reading) before it is resynced with a snapshot.",

@@ -106,3 +106,28 @@ async def test_ending_one_clients_stream_leaves_the_others():
     hub.publish_changes([Change(None, row(1))], 1, 0.0)
     assert await next_now(hub, lobby) is CLOSE
     assert payload(await next_now(hub, office))["seq"] == 1
+
+
+async def test_a_stream_is_counted_against_the_caps_from_admission_to_its_end_however_it_ends():
+    from app.stream.client import client_stream
+
+    hub = Hub()
+
+    def snapshot(view):
+        return iter([b"event: snapshot\ndata: {}\n\n"])
+
+    # It ends normally (the board closes it).
+    ended = client_stream(hub, RowFilter(), snapshot, admission=hub.admit("kiosk:tv"))
+    assert hub.streams_by_tag["kiosk:tv"] == 1
+    assert (await ended.__anext__()).startswith(b"event: snapshot")
+    hub.close()
+    assert [chunk async for chunk in ended] == []
+    # It never starts: the client left before the server began to send it.
+    never = client_stream(hub, RowFilter(), snapshot, admission=hub.admit("kiosk:tv"))
+    assert hub.streams_by_tag["kiosk:tv"] == 1
+    del never
+    # The client leaves in the middle (the server closes the generator).
+    left = client_stream(Hub(), RowFilter(), snapshot, admission=hub.admit("kiosk:tv"))
+    await left.__anext__()
+    await left.aclose()
+    assert hub.streams_by_tag == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import tomllib
 from pathlib import Path
@@ -22,6 +23,7 @@ from support.tickets import write_fresh_status
 from app import create_app
 from app.credentials import hash_key, hash_password, main, verify_password
 from app.settings import SettingsError, load_settings
+from app.stream.gate import SnapshotGate
 from app.web.security import COOKIE_PLAIN, COOKIE_SECURE, is_loopback_bind, is_loopback_client
 
 PROTECTED = ["/", "/events", "/api/tickets", "/static/board.css", "/metrics"]
@@ -431,39 +433,53 @@ async def test_a_wrong_kiosk_link_is_logged_once_a_minute_per_address(tmp_path, 
     assert len(lines) == 1
 
 
-async def test_one_address_may_hold_a_bounded_number_of_streams_but_this_machine_is_not_capped(
-    tmp_path,
-):
-    settings = secured_settings(tmp_path, max_streams_per_address=2, max_streams_per_login=0)
+async def test_streams_of_one_key_opened_at_the_same_moment_are_capped_too(tmp_path):
+    settings = secured_settings(tmp_path, max_streams_per_login=2)
     async with started(settings) as app:
         name, value = await kiosk_cookie(app)
         client = app.test_client(use_cookies=False)
         cookie = {"Cookie": f"{name}={value}"}
-        elsewhere = {"client": ("10.1.7.7", 5000)}
-        this_machine = {"client": ("127.0.0.1", 5000)}
-        open_streams = []
 
-        async def open_stream(scope_base):
-            connection = client.request("/events", scope_base=scope_base, headers=cookie)
+        async def first_answer():
+            connection = client.request("/events", scope_base=LAN, headers=cookie)
             await connection.__aenter__()
             await connection.send_complete()
-            assert b"snapshot" in await asyncio.wait_for(connection.receive(), 5)
-            open_streams.append(connection)
+            body = await asyncio.wait_for(connection.receive(), 5)
+            return connection, body
 
-        for _ in range(2):
-            await open_stream(LAN)
-        third = await client.get("/events", scope_base=LAN, headers=cookie)
-        assert third.status_code == 429
-        assert third.headers["Retry-After"] == "10"
-        assert "This address already has 2 open streams" in (await third.get_data()).decode()
-        await open_stream(elsewhere)  # another TV, same key: its own address, its own streams
-        for _ in range(3):
-            await open_stream(this_machine)  # a reverse proxy on the board's machine
-        await open_streams.pop(0).disconnect()
-        for _ in range(100):  # the stream ends at the board's next step
-            if app.live.hub.streams_by_address["10.1.2.3"] < 2:
-                break
-            await asyncio.sleep(0.01)
-        await open_stream(LAN)  # a stream that ended makes room again
-        for connection in open_streams:
+        # Every snapshot slot taken: the streams wait at the gate (app.stream.gate) before
+        # they subscribe, as they do when thousands arrive at once.
+        app.live.gate = SnapshotGate(slots=1, hold_seconds=60)
+        held = await app.live.gate.enter()
+        opening = asyncio.gather(*(first_answer() for _ in range(6)))  # all at once
+        await asyncio.sleep(0.2)
+        held.release()
+        answers = await opening
+        bodies = sorted(b"snapshot" in body for _, body in answers)
+        assert bodies == [False] * 4 + [True] * 2
+        for connection, _ in answers:
             await connection.disconnect()
+
+
+async def test_a_key_revoked_while_its_stream_waits_for_a_snapshot_slot_gets_nothing(tmp_path):
+    async with started(secured_settings(tmp_path)) as app:
+        name, value = await kiosk_cookie(app)
+        client = app.test_client(use_cookies=False)
+        app.live.gate = SnapshotGate(slots=1, hold_seconds=60)
+        held = await app.live.gate.enter()  # every slot taken: the stream waits
+        async with client.request(
+            "/events", scope_base=LAN, headers={"Cookie": f"{name}={value}"}
+        ) as connection:
+            await connection.send_complete()
+            await asyncio.sleep(0.1)
+            app.apply_settings(
+                secured_settings(tmp_path, access_keys={"office-tv": hash_key(OTHER_KEY)})
+            )
+            held.release()
+            body = b""
+            with contextlib.suppress(Exception):
+                while chunk := await asyncio.wait_for(connection.receive(), 2):
+                    body += chunk
+        assert b"snapshot" not in body
+        assert app.live.hub.client_count == 0
+        assert app.live.hub.streams_by_tag == {}

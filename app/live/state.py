@@ -32,7 +32,8 @@ from app.rules.sla import SlaPolicy
 from app.settings import Settings
 from app.stream.client import client_stream
 from app.stream.encoding import encode_event
-from app.stream.hub import Hub
+from app.stream.gate import SnapshotGate
+from app.stream.hub import Hub, StreamPass
 from app.stream.snapshots import SectionRows, SnapshotCache, snapshot_chunks
 
 log = logging.getLogger("ticket_dash.live")
@@ -68,6 +69,7 @@ class LiveState:
         self._tasks: list[asyncio.Task[None]] = []
         self._clock_changed = asyncio.Event()
         self.snapshots = SnapshotCache()
+        self.gate = SnapshotGate()  # how many first snapshots are made at once
         self.watching = asyncio.Event()  # set once watchfiles is watching (tests wait on it)
         self.reader = BlockingReader(
             settings.read_stall_seconds, on_stall_change=self.publish_status
@@ -195,11 +197,25 @@ class LiveState:
             for s in SECTIONS
         )
 
-    def stream(self, view: RowFilter, tag: str = "", address: str = "") -> AsyncIterator[bytes]:
+    def stream(
+        self,
+        view: RowFilter,
+        tag: str = "",
+        admission: StreamPass | None = None,
+        still_allowed: Callable[[], bool] | None = None,
+    ) -> AsyncIterator[bytes]:
         """One client's event stream for this view (see app.stream.client); `tag` names who
-        watches (a kiosk key), so that revoking the key can end its streams; `address` is
-        counted for the per-address cap."""
-        return client_stream(self.hub, view, self.snapshot_chunks, tag=tag, address=address)
+        watches (a kiosk key), so that revoking the key can end its streams; `admission`
+        (Hub.admit) counts it against the per-login cap until it ends."""
+        return client_stream(
+            self.hub,
+            view,
+            self.snapshot_chunks,
+            tag=tag,
+            admission=admission,
+            gate=self.gate,
+            still_allowed=still_allowed,
+        )
 
     def snapshot_head(self, view: RowFilter) -> dict[str, Any]:
         """Everything in a snapshot but the rows."""

@@ -17,6 +17,8 @@ again once they leave.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -45,7 +47,6 @@ QueueItem = bytes | _Marker
 class Subscriber:
     view: RowFilter
     tag: str = ""  # who is watching (a kiosk key's name), so a revoked key's streams can end
-    address: str = ""  # the client's network address, for the per-address cap
     items: deque[bytes] = field(default_factory=deque)
     queued_bytes: int = 0
     resync_pending: bool = False
@@ -58,6 +59,33 @@ class Subscriber:
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+
+@dataclass(eq=False)
+class StreamPass:
+    """One admitted stream, counted by the hub until `release()` (idempotent). A request whose
+    stream never started (the client left first) drops its pass unreleased: it is released
+    when collected, so no count is left behind."""
+
+    hub: Hub
+    tag: str
+    released: bool = False
+    thread: int = field(default_factory=threading.get_ident)  # the event loop's
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self.hub._discharge(self.tag)
+
+    def __del__(self) -> None:
+        if self.released:
+            return
+        if threading.get_ident() == self.thread or self.loop is None:
+            self.release()
+        else:  # collected in a worker thread (a reference cycle): count on the loop's thread
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nothing to count
+                self.loop.call_soon_threadsafe(self.release)
 
 
 @dataclass
@@ -77,33 +105,40 @@ class Hub:
     closed: bool = False
     queued_bytes: int = 0  # over all subscribers
     memory: MemoryReleaser = field(default_factory=MemoryReleaser)
-    # Open streams per login tag and per address, kept as they open and close: the caps are
-    # checked on every connect, and counting 5,000 subscribers each time would not be.
+    # Streams admitted per login tag, counted from the moment a request is let in (`admit`) to
+    # its end. Counting subscribers instead let streams that arrived together past the cap:
+    # they wait for a snapshot slot (app.stream.gate) before they subscribe.
     streams_by_tag: Counter[str] = field(default_factory=Counter)
-    streams_by_address: Counter[str] = field(default_factory=Counter)
 
     @property
     def client_count(self) -> int:
         return len(self.subscribers)
 
-    def subscribe(self, view: RowFilter, tag: str = "", address: str = "") -> Subscriber:
-        sub = Subscriber(view, tag, address)
+    def admit(self, tag: str) -> StreamPass:
+        """Count a stream against its login's cap until the pass is released (at the stream's
+        end, or when a stream that never started is dropped)."""
+        self.streams_by_tag[tag] += 1
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        return StreamPass(self, tag, loop=loop)
+
+    def _discharge(self, tag: str) -> None:
+        left = self.streams_by_tag[tag] - 1
+        if left > 0:
+            self.streams_by_tag[tag] = left
+        else:
+            self.streams_by_tag.pop(tag, None)  # keys come and go: keep no zero for each
+
+    def subscribe(self, view: RowFilter, tag: str = "") -> Subscriber:
+        sub = Subscriber(view, tag)
         if self.closed:
             sub.closing = True
         self.subscribers.add(sub)
-        self.streams_by_tag[tag] += 1
-        self.streams_by_address[address] += 1
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
-        if sub in self.subscribers:
-            for counter, key in (
-                (self.streams_by_tag, sub.tag),
-                (self.streams_by_address, sub.address),
-            ):
-                counter[key] -= 1
-                if counter[key] <= 0:
-                    del counter[key]  # addresses come and go: keep no zero for each
         self.subscribers.discard(sub)
         self._drop_backlog(sub)
         self.release_memory_soon()

@@ -70,8 +70,8 @@ class BoardApp(Quart):
 
 def current_board() -> BoardApp:
     """The app serving the current request, typed."""
-    app = current_app
-    if not isinstance(app, BoardApp):  # werkzeug's LocalProxy passes isinstance through
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, not the proxy
+    if not isinstance(app, BoardApp):
         raise RuntimeError("not a Ticket Dash app")
     return app
 
@@ -99,7 +99,6 @@ RELOADABLE = frozenset(
         "link_base",
         "heartbeat_seconds",
         "max_streams_per_login",
-        "max_streams_per_address",
         "client_queue_size",
         "client_queue_bytes",
         "max_queued_bytes",

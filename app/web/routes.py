@@ -19,7 +19,7 @@ from app.live.state import LiveState
 from app.rules.filters import BadFilter, RowFilter
 from app.rules.view_check import unknown_values
 from app.web.board_app import current_board
-from app.web.security import admins_only, current_viewer, is_loopback_client
+from app.web.security import admins_only, current_viewer
 from app.web.wall import WallOptions
 
 board_views = Blueprint("board", __name__)
@@ -114,23 +114,6 @@ async def metrics() -> Response:
     return Response(current_board().metrics.render(), content_type=CONTENT_TYPE_LATEST)
 
 
-def _too_many_streams(live: LiveState, login_tag: str | None, address: str) -> str | None:
-    """Why this client may not open another stream, or None. A TV needs one or two; the caps
-    keep a leaked key, or one machine opening thousands of streams that it never reads, from
-    taking the board's connections and its loop (each stream starts with a whole snapshot).
-    The machine's own address is not capped: a reverse proxy there is every TV's address, and
-    whoever runs programs on the board's machine has easier ways to hurt it."""
-    settings, hub = live.settings, live.hub
-    per_login = settings.max_streams_per_login
-    if login_tag is not None and per_login > 0 and hub.streams_by_tag[login_tag] >= per_login:
-        return f"This login already has {per_login} open streams.\n"
-    per_address = settings.max_streams_per_address
-    if per_address > 0 and not is_loopback_client(address):
-        if hub.streams_by_address[address] >= per_address:
-            return f"This address already has {per_address} open streams.\n"
-    return None
-
-
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
@@ -143,20 +126,27 @@ async def events() -> Response:
         )
     viewer = current_viewer()
     tag = viewer.tag if viewer is not None else ""
-    address = request.remote_addr or ""
-    live = _live()
-    too_many = _too_many_streams(
-        live, tag if viewer is not None and viewer.kind in ("kiosk", "admin") else None, address
-    )
-    if too_many is not None:
-        return Response(
-            too_many,
-            status=429,
-            content_type="text/plain; charset=utf-8",
-            headers={"Retry-After": "10"},
-        )
+    board = current_board()
+    live = board.live
+    cap = live.settings.max_streams_per_login
+    if viewer is not None and viewer.kind in ("kiosk", "admin") and cap > 0:
+        if live.hub.streams_by_tag[tag] >= cap:
+            return Response(
+                f"This login already has {cap} open streams.\n",
+                status=429,
+                content_type="text/plain; charset=utf-8",
+                headers={"Retry-After": "10"},
+            )
+    admission = live.hub.admit(tag)  # no await since the check: the count is exact
+    let_in_under = board.access
+
+    def still_allowed() -> bool:
+        """Checked once the stream has its snapshot slot: a key revoked while it waited
+        (app.stream.gate) gets nothing."""
+        return viewer is None or viewer.still_allowed(let_in_under, board.access)
+
     response = Response(
-        live.stream(view, tag, address),
+        live.stream(view, tag, admission, still_allowed),
         content_type="text/event-stream; charset=utf-8",
         headers=STREAM_HEADERS,
     )

@@ -46,11 +46,22 @@ class WorkerMetrics:
             registry=target,
             multiprocess_mode="livesum",
         )
+        self.waiting = Gauge(
+            "ticket_dash_sse_waiting_for_snapshot",
+            "New streams waiting for a snapshot slot (app.stream.gate).",
+            registry=target,
+            multiprocess_mode="livesum",
+        )
         self.events = Counter(
             "ticket_dash_sse_events_sent", "Events sent to clients.", registry=target
         )
         self.bytes = Counter("ticket_dash_sse_bytes_sent", "Event bytes sent.", registry=target)
         self.resyncs = Counter("ticket_dash_sse_resyncs", "Slow clients resynced.", registry=target)
+        self.slots_expired = Counter(
+            "ticket_dash_sse_snapshot_slots_expired",
+            "Snapshot slots given back because the client took its snapshot too slowly.",
+            registry=target,
+        )
         self.login_failures = Counter(
             "ticket_dash_admin_login_failures", "Failed admin logins.", registry=target
         )
@@ -59,16 +70,19 @@ class WorkerMetrics:
             "Admin logins answered 429 (throttled or too many waiting).",
             registry=target,
         )
-        self._seen = (0, 0, 0, 0, 0)
+        self._seen = (0, 0, 0, 0, 0, 0)
 
     def sample(self) -> None:
         hub = self.live.hub
+        gate = self.live.gate
         self.clients.set(hub.client_count)
         self.queued.set(hub.queued_bytes)
+        self.waiting.set(gate.waiting)
         now = (
             hub.stats.events_sent,
             hub.stats.bytes_sent,
             hub.stats.resyncs,
+            gate.timed_out,
             self.logins.failed,
             self.logins.throttled,
         )
@@ -76,6 +90,7 @@ class WorkerMetrics:
             self.events,
             self.bytes,
             self.resyncs,
+            self.slots_expired,
             self.login_failures,
             self.login_throttled,
         )
