@@ -1,6 +1,6 @@
 """bench_abuse: the board under abuse (issue #9) — what a TV sees while others misbehave.
 
-    .venv/bin/python bench/bench_abuse.py [--seconds 10] [--only abc]
+    .venv/bin/python bench/bench_abuse.py [--seconds 10] [--only abcd]
 
 (a) 16 password guessers, as fast as they can, against a real board with a TV on it: p99 of the
     TV's `/healthz`, `/` and `/events` (time to its snapshot). Twice: with the default throttle
@@ -10,6 +10,10 @@
     renders a new page): p99 of `/healthz` meanwhile.
 (c) 100 stalled `/events` clients, each with its own filter, while 300 tickets with 60 KB subjects
     are written: server RSS growth at the peak and after they left.
+(d) 5,000 tickets, 2,000 `/events` clients opened at once that never read (from this machine, so
+    the per-address cap does not apply: the worst case): `/healthz` p99 and worst while they
+    connect and sit, what the kernel holds for them (send queues, from /proc/net/tcp), and the
+    server's RSS at the peak and after they left.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from common import (
     bench_dirs,
     percentile,
     print_table,
+    raise_nofile,
     running_server,
     seed_tickets,
     summary_line,
@@ -195,10 +200,85 @@ def stalled_memory(server, tickets: Path) -> tuple[float, float]:
     return (peak - base) / 2**20, (rss() - base) / 2**20
 
 
+def stalled_streams_process(port: int, clients: int, hold: float) -> None:
+    """Open `clients` /events connections at once, read nothing for `hold` seconds, close."""
+    raise_nofile(clients + 1000)
+
+    async def run() -> None:
+        async def one() -> asyncio.StreamWriter:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            sock = writer.transport.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            writer.write(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            return writer
+
+        writers = await asyncio.gather(*(one() for _ in range(clients)))
+        await asyncio.sleep(hold)
+        for writer in writers:
+            writer.close()
+
+    asyncio.run(run())
+
+
+def kernel_send_queues(port: int) -> int:
+    """Bytes the kernel holds to send from the board's side of its connections."""
+    total = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port:
+            total += int(fields[4].split(":")[0], 16)
+    return total
+
+
+async def stalled_streams(server, clients: int, hold: float) -> dict[str, Any]:
+    url = f"http://127.0.0.1:{server.port}"
+    health: list[float] = []
+    stop = asyncio.Event()
+
+    async def probe() -> None:
+        async with httpx.AsyncClient(timeout=60) as client:
+            while not stop.is_set():
+                began = time.perf_counter()
+                await client.get(url + "/healthz")
+                health.append((time.perf_counter() - began) * 1000)
+                await asyncio.sleep(0.05)
+
+    base = server.rss_kib()
+    probing = asyncio.create_task(probe())
+    attack = multiprocessing.get_context("spawn").Process(
+        target=stalled_streams_process, args=(server.port, clients, hold)
+    )
+    attack.start()
+    peak, queued = base, 0
+    began = time.monotonic()
+    while time.monotonic() - began < hold:
+        await asyncio.sleep(1)
+        # In a thread: /proc/net/tcp with 4,000 sockets takes a while to read, and the probe
+        # shares this loop.
+        peak = max(peak, await asyncio.to_thread(server.rss_kib))
+        queued = max(queued, await asyncio.to_thread(kernel_send_queues, server.port))
+    await asyncio.to_thread(attack.join, 60)
+    async with httpx.AsyncClient(timeout=30) as client:  # until the board has seen them go
+        deadline = time.monotonic() + 60
+        while "ticket_dash_sse_clients 0.0" not in (await client.get(url + "/metrics")).text:
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+    await asyncio.sleep(2)  # the memory goes back a second after the last one left
+    stop.set()
+    await probing
+    return {
+        "health": health,
+        "queued_mib": queued / 2**20,
+        "peak_mib": (peak - base) / 1024,
+        "after_mib": (server.rss_kib() - base) / 1024,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--only", default="abc", help="the parts to run, e.g. `b` (default abc)")
+    parser.add_argument("--only", default="abcd", help="the parts to run, e.g. `b` (default abcd)")
     args = parser.parse_args()
     results: list[Result] = []
 
@@ -251,6 +331,29 @@ def main() -> None:
             Result("(c) 100 stalled clients, 60 KB subjects: RSS growth at peak", peak, "MiB", None)
         )
         results.append(Result("(c)   after they left", after, "MiB", None))
+
+    if "d" in args.only:
+        raise_nofile(8192)  # the board (a child) inherits it: 2,000 connections and then some
+        with bench_dirs("stalled-streams") as (tickets, mappings):
+            seed_tickets(tickets, 5000)
+            with running_server(
+                tickets, mappings, env={"TICKET_DASH_ACCESS_LOG": "false"}
+            ) as server:
+                httpx.get(f"http://127.0.0.1:{server.port}/api/tickets", timeout=60)
+                found = asyncio.run(stalled_streams(server, 2000, hold=15))
+        health = found["health"]
+        results += [
+            Result(
+                "(d) 2,000 stalled streams at once, 5,000 tickets: /healthz p99",
+                percentile(health, 99),
+                "ms",
+                100.0,
+                f"max {max(health):.0f} ms, n={len(health)}",
+            ),
+            Result("(d)   held in the kernel for them", found["queued_mib"], "MiB", None),
+            Result("(d)   server RSS growth at the peak", found["peak_mib"], "MiB", None),
+            Result("(d)   after they left", found["after_mib"], "MiB", None),
+        ]
 
     print_table(TITLE, results)
     print(summary_line(TITLE, results))
