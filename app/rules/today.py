@@ -103,6 +103,8 @@ def _remove(sorted_list: list[Any], item: Any) -> None:
 
 
 def _remove_unordered(items: list[Any], item: Any) -> None:
+    """While loading: a linear search. Rare there (a ticket read twice, an archived copy that
+    a later one replaces), so cheaper than keeping 50,000 moments sorted for it."""
     with contextlib.suppress(ValueError):
         items.remove(item)
 
