@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Any
 
 from quart import Quart, current_app
 
@@ -70,7 +71,8 @@ class BoardApp(Quart):
 
 def current_board() -> BoardApp:
     """The app serving the current request, typed."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, not the proxy
+    proxy: Any = current_app  # typed as the app in some Quart versions, as the proxy in others
+    app = proxy._get_current_object()  # the app itself: a stream's checks run outside the request
     if not isinstance(app, BoardApp):
         raise RuntimeError("not a Ticket Dash app")
     return app
