@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
 
 import httpx
 import pytest
@@ -157,6 +158,10 @@ def test_the_board_on_another_python_runs_this_checkouts_code(tmp_path, version)
 
 async def test_two_workers_share_the_port_and_stop_together(tmp_path, python_311):
     with running_tls_board(python_311, tmp_path, workers=2) as board:
+        deadline = time.monotonic() + 30  # both serve (one answering is "ready" for the launcher)
+        while board.output().count("Running on") < 2:
+            assert time.monotonic() < deadline, board.output()
+            await asyncio.sleep(0.05)
         cookie = kiosk_cookie(board)
         streams = await asyncio.wait_for(open_streams(board, cookie, 60), 30)
         seconds = await sigterm_and_time(board, streams)

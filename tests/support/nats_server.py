@@ -45,6 +45,7 @@ class NatsServer:
     jetstream: bool = True  # False: e.g. a site's leaf node, whose clients use the hub's
     process: subprocess.Popen[str] | None = None
     lines: list[str] = field(default_factory=list)
+    _drain: threading.Thread | None = None  # reads the server's stderr into `lines`
 
     @property
     def url(self) -> str:
@@ -79,7 +80,8 @@ class NatsServer:
                 if READY in line:
                     ready.set()
 
-        threading.Thread(target=drain, daemon=True).start()
+        self._drain = threading.Thread(target=drain, daemon=True)
+        self._drain.start()
         if not ready.wait(timeout):
             self.stop()
             raise AssertionError(f"nats-server did not start in {timeout} s:\n{self.output()}")
@@ -94,6 +96,10 @@ class NatsServer:
                 self.process.kill()
                 self.process.wait(5)
         if self.process is not None and self.process.stderr is not None:
+            # The server is gone, so its stderr ends: let the reader see the end before the
+            # pipe is closed under it (closing first raised in that thread, now and then).
+            if self._drain is not None:
+                self._drain.join(5)
             self.process.stderr.close()
         self.process = None
 
