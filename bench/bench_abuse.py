@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import multiprocessing
 import os
 import random
@@ -40,6 +41,7 @@ from common import (
     seed_tickets,
     summary_line,
 )
+from support.ports import send_queues
 
 from app.credentials import hash_key, hash_password
 
@@ -220,16 +222,6 @@ def stalled_streams_process(port: int, clients: int, hold: float) -> None:
     asyncio.run(run())
 
 
-def kernel_send_queues(port: int) -> int:
-    """Bytes the kernel holds to send from the board's side of its connections."""
-    total = 0
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if int(fields[1].split(":")[1], 16) == port:
-            total += int(fields[4].split(":")[0], 16)
-    return total
-
-
 async def stalled_streams(server, clients: int, hold: float) -> dict[str, Any]:
     url = f"http://127.0.0.1:{server.port}"
     health: list[float] = []
@@ -256,14 +248,11 @@ async def stalled_streams(server, clients: int, hold: float) -> dict[str, Any]:
         # In a thread: /proc/net/tcp with 4,000 sockets takes a while to read, and the probe
         # shares this loop.
         peak = max(peak, await asyncio.to_thread(server.rss_kib))
-        queued = max(queued, await asyncio.to_thread(kernel_send_queues, server.port))
+        held = await asyncio.to_thread(send_queues, server.port)
+        queued = max(queued, sum(held.values()))
     await asyncio.to_thread(attack.join, 60)
-    async with httpx.AsyncClient(timeout=30) as client:  # until the board has seen them go
-        deadline = time.monotonic() + 60
-        while "ticket_dash_sse_clients 0.0" not in (await client.get(url + "/metrics")).text:
-            if time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.2)
+    with contextlib.suppress(AssertionError):  # until the board has seen them go (60 s at most)
+        await asyncio.to_thread(server.wait_for_streams, 0, 60)
     await asyncio.sleep(2)  # the memory goes back a second after the last one left
     stop.set()
     await probing

@@ -84,10 +84,7 @@ def test_clients_that_never_read_cannot_keep_a_tv_from_its_snapshot(folders, tmp
             # Every one of them gets through the gate although none reads: a slot is held for
             # 50 ms at most (slots held until the snapshot was taken would keep 16 forever, and
             # the rest, and this TV, waiting behind them).
-            deadline = time.monotonic() + 10
-            while "ticket_dash_sse_clients 48.0" not in httpx.get(f"{server.url}/metrics").text:
-                assert time.monotonic() < deadline, "stalled clients kept the gate shut"
-                time.sleep(0.05)
+            server.wait_for_streams(48, why="stalled clients kept the gate shut")
             began = time.monotonic()
             with (
                 httpx.Client(timeout=30) as client,

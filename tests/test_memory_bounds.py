@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+from support.ports import send_queues
 from support.server import serving
 from support.tickets import write_ticket
 
@@ -46,15 +47,7 @@ def test_stalled_clients_hold_bounded_memory_that_is_returned_when_they_leave(fo
         baseline = rss_bytes(pid)
         clients = [stalled_client(server.port, 1000 + n) for n in range(CLIENTS)]
         try:
-            deadline = time.monotonic() + 10
-            while (
-                httpx.get(f"{server.url}/metrics", timeout=5).text.count(
-                    f"ticket_dash_sse_clients {CLIENTS}.0"
-                )
-                == 0
-            ):
-                assert time.monotonic() < deadline, "the clients never connected"
-                time.sleep(0.05)
+            server.wait_for_streams(CLIENTS, why="the clients never connected")
             peak = baseline
             settled = []  # RSS once the board has caught up, after each half of the changes
             for half in range(2):
@@ -68,12 +61,7 @@ def test_stalled_clients_hold_bounded_memory_that_is_returned_when_they_leave(fo
         finally:
             for sock in clients:
                 sock.close()
-        deadline = time.monotonic() + 10
-        while (
-            "ticket_dash_sse_clients 0.0" not in httpx.get(f"{server.url}/metrics", timeout=5).text
-        ):
-            assert time.monotonic() < deadline, "the board never noticed the clients left"
-            time.sleep(0.05)
+        server.wait_for_streams(0, why="the board never noticed the clients left")
         # The board gives the memory back a second after the last client left.
         deadline = time.monotonic() + 5
         while (after := rss_bytes(pid)) - baseline >= 40 * 2**20 and time.monotonic() < deadline:
@@ -87,18 +75,6 @@ def test_stalled_clients_hold_bounded_memory_that_is_returned_when_they_leave(fo
     # slack: about 150 MiB at most here, measured; the assertion leaves room for a busy machine.
     assert growth < 256 * 2**20
     assert kept < 40 * 2**20
-
-
-def kernel_send_queue(server_port: int, client_port: int) -> int:
-    """Bytes the kernel holds for the board's end of one connection (/proc/net/tcp tx_queue)."""
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, remote, queues = fields[1], fields[2], fields[4]
-        if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == (
-            client_port
-        ):
-            return int(queues.split(":")[0], 16)
-    raise AssertionError("the board's end of the connection is not in /proc/net/tcp")
 
 
 def test_a_client_that_never_reads_gets_a_small_part_of_its_snapshot_not_all_of_it(
@@ -120,7 +96,7 @@ def test_a_client_that_never_reads_gets_a_small_part_of_its_snapshot_not_all_of_
             queued, still_since, deadline = 0, time.monotonic(), time.monotonic() + 10
             while time.monotonic() < deadline and queued <= 256 * 1024:
                 time.sleep(0.1)
-                now = kernel_send_queue(server.port, sock.getsockname()[1])
+                now = send_queues(server.port)[sock.getsockname()[1]]  # the board's end
                 if now != queued:
                     queued, still_since = now, time.monotonic()
                 elif queued and time.monotonic() - still_since > 0.5:

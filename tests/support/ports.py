@@ -56,3 +56,14 @@ def free_ports(count: int) -> list[int]:
     for _ in range(count):
         ports.append(free_port(avoid=frozenset(ports)))
     return ports
+
+
+def send_queues(port: int) -> dict[int, int]:
+    """What the kernel holds to send from 127.0.0.1:`port`'s end of each of its connections,
+    in bytes, by the other end's port (/proc/net/tcp's tx_queue)."""
+    held: dict[int, int] = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port:
+            held[int(fields[2].split(":")[1], 16)] = int(fields[4].split(":")[0], 16)
+    return held

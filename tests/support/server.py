@@ -116,6 +116,16 @@ class BoardProcess:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(5)
 
+    def wait_for_streams(self, count: int, timeout: float = 10.0, why: str = "") -> None:
+        """Until the board counts `count` open event streams (its /metrics); AssertionError
+        saying `why` past `timeout`."""
+        verify: ssl.SSLContext | bool = self.ssl_context or False
+        expected = f"ticket_dash_sse_clients {count}.0"
+        deadline = time.monotonic() + timeout
+        while expected not in httpx.get(f"{self.url}/metrics", verify=verify, timeout=5).text:
+            assert time.monotonic() < deadline, why or f"the board never had {count} streams"
+            time.sleep(0.05)
+
     def log_time(self, needle: str) -> float | None:
         """time.time() of the first log line containing `needle` (logging's asctime, ms)."""
         for line in self.output().splitlines():
