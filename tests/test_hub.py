@@ -131,3 +131,27 @@ async def test_a_stream_is_counted_against_the_caps_from_admission_to_its_end_ho
     await left.__anext__()
     await left.aclose()
     assert hub.streams_by_tag == {}
+
+
+async def test_a_client_that_left_mid_snapshot_stops_its_snapshot_within_half_a_megabyte():
+    """Once a client has gone the server takes what is sent without waiting, so only the stream's
+    own turns let the disconnect (a cancellation) in before the whole snapshot is made."""
+    from app.stream.client import client_stream
+
+    made = 0
+
+    def snapshot(view):
+        nonlocal made
+        for _ in range(200):  # a 12.8 MB snapshot, made a chunk at a time
+            made += 1
+            yield b"x" * 65536
+
+    async def send_to_a_closed_connection():
+        async for _chunk in client_stream(Hub(), RowFilter(), snapshot):
+            pass  # nothing waits: the connection is gone
+
+    sending = asyncio.create_task(send_to_a_closed_connection())
+    await asyncio.sleep(0)  # the stream runs until it gives the loop a turn
+    sending.cancel()  # the disconnect
+    await asyncio.gather(sending, return_exceptions=True)
+    assert made * 65536 <= 512 * 1024  # 8 chunks, not the 200 of the whole snapshot
