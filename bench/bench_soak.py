@@ -8,7 +8,10 @@ keep connecting and leaving (each stays 5-60 s). Every 30 s: the board's RSS, th
 (after a forced garbage collection) and DOM nodes. After the warm-up the growth per hour is the
 slope of a least-squares line. The board runs with tracemalloc; at the end of the warm-up and at
 the end it is sent SIGUSR1, and the top growth lines it logs (app.web.diagnostics) are printed,
-so whatever grew is named.
+so whatever grew is named. Untraced (`--trace-frames 0`) it is sent SIGUSR1 at every sample
+instead, and the heap picture it logs splits the RSS into glibc's memory in use, glibc's freed
+memory it keeps (fragmentation), and the rest (Python's small-object arenas, code, stacks), each
+with its own slope: a leak grows the first or the last, fragmentation the second.
 
 The board keeps every archived ticket of the last two or three days for today's numbers (about
 1 KB each), so it grows while the archive fills, and that is bounded by the days, not a leak. At
@@ -24,6 +27,7 @@ import asyncio
 import multiprocessing as mp
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -113,6 +117,23 @@ async def tab_probe(url: str, samples: list[dict], stop_at: float, every: float)
         await browser.close()
 
 
+HEAP_LINE = re.compile(
+    r"heap: RSS (?P<rss>[\d.]+) MiB; glibc malloc: (?P<used>[\d.]+) MiB in use,"
+    r" (?P<free>[\d.]+) MiB free but kept, (?P<mmapped>[\d.]+) MiB mmapped"
+)
+
+
+def heap_series(output: str, times: list[float]) -> dict[str, list[tuple[float, float]]]:
+    """The board's heap pictures (one per SIGUSR1, in order), paired with the sample times."""
+    series: dict[str, list[tuple[float, float]]] = {"in use": [], "free but kept": [], "rest": []}
+    for t, match in zip(times, HEAP_LINE.finditer(output), strict=False):
+        rss, used, free, mmapped = (float(match[k]) for k in ("rss", "used", "free", "mmapped"))
+        series["in use"].append((t, used + mmapped))
+        series["free but kept"].append((t, free))
+        series["rest"].append((t, rss - used - free - mmapped))
+    return series
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -182,13 +203,18 @@ def main() -> None:
                 started = time.monotonic()
                 stop_at = started + total
 
+                pictured: list[float] = []  # when an untraced board was asked for its heap
+
                 async def run() -> None:
                     probe = asyncio.create_task(tab_probe(url, tab, stop_at, args.every))
                     warm = False
                     while time.monotonic() < stop_at:
                         t = time.monotonic() - started
                         board.append((t, rss_mib(server.pid)))
-                        if not warm and t >= args.warmup * 60:
+                        if args.trace_frames == 0:
+                            os.kill(server.pid, signal.SIGUSR1)  # the heap picture only
+                            pictured.append(t)
+                        elif not warm and t >= args.warmup * 60:
                             os.kill(server.pid, signal.SIGUSR1)  # the tracemalloc baseline
                             warm = True
                         print(
@@ -204,12 +230,20 @@ def main() -> None:
                     await probe
 
                 asyncio.run(run())
-                os.kill(server.pid, signal.SIGUSR1)
-                deadline = time.monotonic() + 60  # comparing snapshots takes a while
-                while "since the baseline" not in server.output() and time.monotonic() < deadline:
-                    time.sleep(0.5)
+                if args.trace_frames:
+                    os.kill(server.pid, signal.SIGUSR1)
+                    deadline = time.monotonic() + 60  # comparing snapshots takes a while
+                    while (
+                        "since the baseline" not in server.output() and time.monotonic() < deadline
+                    ):
+                        time.sleep(0.5)
                 time.sleep(1)
-                growth_lines = [ln for ln in server.output().splitlines() if "tracemalloc" in ln]
+                growth_lines = [
+                    ln
+                    for ln in server.output().splitlines()
+                    if "tracemalloc" in ln and "set tracemalloc_frames" not in ln
+                ]
+                heap = heap_series(server.output(), pictured)
                 churn.join(30)
         finally:
             demo.terminate()
@@ -242,7 +276,25 @@ def main() -> None:
             f"{after_tab[0]['nodes']:.0f} -> {after_tab[-1]['nodes']:.0f}" if after_tab else "",
         ),
     ]
+    for part, points in heap.items():
+        after = [(t, v) for t, v in points if t >= warm_s]
+        if after:
+            results.append(
+                Result(
+                    f"board memory '{part}' growth after warm-up",
+                    slope_per_hour(after),
+                    "MiB/h",
+                    None,
+                    f"{after[0][1]:.1f} -> {after[-1][1]:.1f} MiB",
+                )
+            )
     print_table(TITLE, results)
+    if heap["in use"]:
+        print("the board's heap, every sample (minutes: in use / free but kept / rest, MiB):")
+        for (t, used), (_, free), (_, rest) in zip(
+            heap["in use"], heap["free but kept"], heap["rest"], strict=True
+        ):
+            print(f"  {t / 60:5.1f}  {used:6.1f} {free:6.1f} {rest:6.1f}")
     print("tracemalloc (top growth between the end of the warm-up and the end):")
     for line in growth_lines:
         print("  " + line.split("ticket_dash.diagnostics: ")[-1])

@@ -3,12 +3,17 @@
 With `tracemalloc_frames` > 0 the board records its allocations (slower, for soak tests and
 when someone must find a leak). `kill -USR1 <pid>` then logs, the first time, that a baseline
 was taken, and every later time the fifteen places whose memory grew the most since it.
+Every SIGUSR1, traced or not, also logs the heap picture (app.stream.memory.heap_picture): the
+RSS, and how much of it glibc holds in use and holds free. A leak grows what is in use; what only
+grows the free part is fragmentation.
 """
 
 from __future__ import annotations
 
 import logging
 import tracemalloc
+
+from app.stream.memory import heap_picture
 
 log = logging.getLogger("ticket_dash.diagnostics")
 
@@ -27,7 +32,9 @@ class AllocationTracer:
         return self.frames > 0
 
     def report(self) -> None:
-        """SIGUSR1: the first call takes a baseline; each later one logs the top growth."""
+        """SIGUSR1: the heap picture; then the first call takes a baseline and each later one
+        logs the top growth."""
+        log.info("heap: %s", heap_picture().line())
         if not self.enabled:
             log.info("SIGUSR1: set tracemalloc_frames to trace allocations")
             return
