@@ -1,7 +1,10 @@
 // Column widths follow the content: on each page, each column is as wide as the widest text it
 // shows (its heading included), so nothing is cut that could be shown; the subject takes what is
 // left, at least SUBJECT_MIN of the width. If the names are too long for that, the who-columns
-// give way (with an ellipsis), never the SLA. Texts are measured on a canvas (no layout) when a
+// give way (with an ellipsis), never below their heading; the SLA column is at most SLA_MAX of
+// the width, room for the longest countdown ("FR overdue by 33 d 12 h") at any density, so a
+// rare long text ("… · update overdue", also told by the red bar and status) cannot squeeze the
+// names to initials. Texts are measured on a canvas (no layout) when a
 // page is shown and when a row on it changes (wall-pages.js calls fit()); SLACK_EM leaves room
 // for a countdown that grows while the page stays.
 (function () {
@@ -15,9 +18,9 @@
   var CELLS = ["id", "subject", "requester", "agent", "group", "priority", "status", "sla", "updated"];
   var SHRINKABLE = ["requester", "agent", "group", "status"];
   var CAP_EM = 12; // a who-column is never wider than this
-  var FLOOR_EM = 4; // nor, when giving way, narrower than this
+  var FLOOR_EM = 4; // nor, when giving way, narrower than this or than its heading
   var SUBJECT_MIN = 0.27;
-  var SLA_MAX = 0.34;
+  var SLA_MAX = 0.24;
   var SLACK_EM = 0.6;
   var CACHE_LIMIT = 5000;
 
@@ -68,8 +71,8 @@
     return c.contains("sla-overdue") || (c.contains("update-overdue") && c.contains("sla-none"));
   }
 
-  // The widest content of each column, in px, with its cell's padding.
-  function natural(rows) {
+  // The widest content of each column, in px, with its cell's padding; `headings`, each heading's.
+  function natural(rows, headings) {
     var sample = rows[0];
     var out = {};
     CELLS.forEach(function (name, i) {
@@ -77,6 +80,7 @@
       var th = heads[name];
       var hf = fontOf(th);
       var widest = textWidth(hf.font, hf.spacing, hf.upper ? th.textContent.toUpperCase() : th.textContent) + padOf(th);
+      headings[name] = Math.ceil(widest) + 2;
       var td = sample.cells[i];
       var target = name === "priority" ? td.querySelector(".badge") || td : td;
       var f = fontOf(target);
@@ -113,7 +117,8 @@
     if (!rows.length) return;
     var em = parseFloat(getComputedStyle(table).fontSize) || 16;
     var total = table.clientWidth;
-    var want = natural(rows);
+    var headings = {};
+    var want = natural(rows, headings);
     want.sla = Math.min(want.sla + SLACK_EM * em, total * SLA_MAX);
     want.updated += SLACK_EM * em;
     var shrinkable = SHRINKABLE.filter(function (name) {
@@ -128,11 +133,16 @@
     }, 0);
     var room = total * (1 - SUBJECT_MIN) - fixed;
     if (flex > room) {
-      var floor = FLOOR_EM * em;
-      var above = flex - floor * shrinkable.length;
-      var keep = Math.max(0, (room - floor * shrinkable.length) / Math.max(1, above));
+      var floors = {};
+      var floorSum = 0;
       shrinkable.forEach(function (name) {
-        want[name] = floor + Math.max(0, want[name] - floor) * Math.min(1, keep);
+        floors[name] = Math.min(want[name], Math.max(FLOOR_EM * em, headings[name]));
+        floorSum += floors[name];
+      });
+      var above = flex - floorSum;
+      var keep = Math.max(0, (room - floorSum) / Math.max(1, above));
+      shrinkable.forEach(function (name) {
+        want[name] = floors[name] + (want[name] - floors[name]) * Math.min(1, keep);
       });
     }
     CELLS.forEach(function (name) {

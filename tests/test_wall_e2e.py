@@ -323,3 +323,92 @@ async def test_an_unknown_filter_value_is_announced_and_goes_away_when_mappings_
             assert f"agent “{HOSTILE}” is not known" in await page.inner_text("#view-alert")
             assert await page.locator("#view-alert img").count() == 0
             assert dialogs == []
+
+
+LAYOUT = """
+() => {
+  const cut = el => el.scrollWidth > el.clientWidth + 1;
+  const table = document.querySelector('table.board').getBoundingClientRect();
+  const sla = [...document.querySelectorAll('tr.row:not([hidden]) td.c-sla')];
+  const trends = document.querySelector('#today .trends').getBoundingClientRect();
+  const items = [...document.querySelectorAll('#today .trends > li')].map(li => {
+    const r = li.getBoundingClientRect();
+    const svg = li.querySelector('svg');
+    return {text: li.textContent.trim(), onFirstLine: r.top < trends.top + 2,
+            inside: r.left >= trends.left - 1 && r.right <= trends.right + 1,
+            spark: svg ? svg.getBoundingClientRect().width : null};
+  });
+  return {
+    headingsCut: [...document.querySelectorAll('table.board th')].filter(cut).map(th => th.textContent),
+    slaShare: Math.max(...sla.map(td => td.getBoundingClientRect().width)) / table.width,
+    countdownsCut: sla.filter(td => !td.textContent.includes(' · ') && cut(td)).map(td => td.textContent),
+    longSla: sla.filter(td => td.textContent.includes(' · ')).map(td => td.textContent),
+    rem: parseFloat(getComputedStyle(document.documentElement).fontSize),
+    trends: items,
+  };
+}
+"""
+
+
+async def test_a_long_sla_text_and_long_names_cut_no_heading_no_countdown_and_no_half_sparkline(
+    folders, tmp_path
+):
+    """At 1080p and 4K: an update-overdue row's long SLA text ("FR due in 11 h 59 m · update
+    overdue") takes at most a quarter of the width, so the names keep room and no heading is cut
+    ("REQUESTE"); every countdown is whole; today's sparklines that do not fit drop off whole
+    rather than squeeze to dots or show half a label."""
+    tickets, mappings = folders
+    write_mapping(mappings / "groups.txt", GROUPS)
+    fresh_status(tickets)
+    write_mapping(
+        mappings / "requesters.txt",
+        {100 + i: f"Maximiliane Wolkenstein-Trostburg {i}" for i in range(30)},
+    )
+    now = time.time()
+    for ident in range(1, 11):  # every row's requester is long; all on one page
+        write_ticket(
+            tickets,
+            ident,
+            subject=f"Ticket {ident}",
+            requester_id=100 + ident,
+            responder_id=17,
+            created_at=now - 3 * HOUR,
+            updated_at=now - 10 * MINUTE,
+            group_id=3,
+            fr_due_by=now + (ident - 5) * 7 * HOUR,
+            due_by=now + (ident - 5) * 7 * HOUR + HOUR,
+        )
+    write_ticket(  # no update for three days, first response due in 12 h
+        tickets,
+        99,
+        subject="Quiet for three days",
+        requester_id=101,
+        priority=4,
+        created_at=now - 80 * HOUR,
+        updated_at=now - 72 * HOUR,
+        fr_due_by=now + 12 * HOUR,
+        due_by=now + 40 * HOUR,
+    )
+    with serving(*folders, log_dir=tmp_path / "logs") as server:
+        for viewport in ({"width": 1920, "height": 1080}, {"width": 3840, "height": 2160}):
+            async with chromium_page(viewport=viewport) as page:
+                await page.goto(server.url)
+                await page.wait_for_selector("#conn.conn-live")
+                await page.wait_for_selector("#t-99")
+                layout = await page.evaluate(LAYOUT)
+                assert layout["longSla"] and "update overdue" in layout["longSla"][0], layout
+                assert layout["headingsCut"] == [], viewport
+                assert layout["countdownsCut"] == [], viewport
+                assert layout["slaShare"] <= 0.25, (viewport, layout["slaShare"])
+                # A busy day's numbers ("1 h 11 m median FR time ▼ 2 h 19 m") are wider than
+                # this test's: widen them to leave the trends room for about two sparklines.
+                await page.evaluate(
+                    "document.querySelector('#today .today-numbers').style.minWidth = '62%'"
+                )
+                layout = await page.evaluate(LAYOUT)
+                shown = [t for t in layout["trends"] if t["onFirstLine"]]
+                assert all(t["inside"] for t in shown), (viewport, layout["trends"])
+                assert 0 < len([t for t in shown if t["spark"]]) < 4, (viewport, layout["trends"])
+                for trend in shown:
+                    if trend["spark"] is not None:
+                        assert trend["spark"] >= 3 * layout["rem"], (viewport, trend)
