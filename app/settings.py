@@ -261,7 +261,7 @@ class Settings:
     )
     tracemalloc_frames: int = _setting(
         0,
-        "Diagnostics: when above 0, record allocations with this many frames; `kill -USR1` then logs where memory grew since the first USR1 (slows the board).",
+        "Diagnostics: `kill -USR1` always logs where the board's memory is (docs/deploy.md, Logs); when above 0, the board also records allocations with this many frames and each USR1 after the first logs where memory grew since (slows the board).",
     )
     access_log: bool = _setting(
         True, "Log one line per request to stderr (the journal); the query string is never logged."

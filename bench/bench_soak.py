@@ -120,17 +120,23 @@ async def tab_probe(url: str, samples: list[dict], stop_at: float, every: float)
 HEAP_LINE = re.compile(
     r"heap: RSS (?P<rss>[\d.]+) MiB; glibc malloc: (?P<used>[\d.]+) MiB in use,"
     r" (?P<free>[\d.]+) MiB free but kept, (?P<mmapped>[\d.]+) MiB mmapped"
+    r"(?:; Python: (?P<blocks>\d+) blocks)?"
 )
 
 
 def heap_series(output: str, times: list[float]) -> dict[str, list[tuple[float, float]]]:
     """The board's heap pictures (one per SIGUSR1, in order), paired with the sample times."""
     series: dict[str, list[tuple[float, float]]] = {"in use": [], "free but kept": [], "rest": []}
+    blocks: list[tuple[float, float]] = []
     for t, match in zip(times, HEAP_LINE.finditer(output), strict=False):
         rss, used, free, mmapped = (float(match[k]) for k in ("rss", "used", "free", "mmapped"))
         series["in use"].append((t, used + mmapped))
         series["free but kept"].append((t, free))
         series["rest"].append((t, rss - used - free - mmapped))
+        if match["blocks"]:
+            blocks.append((t, int(match["blocks"]) / 1000))
+    if blocks:
+        series["Python blocks (thousands)"] = blocks
     return series
 
 
@@ -283,18 +289,22 @@ def main() -> None:
                 Result(
                     f"board memory '{part}' growth after warm-up",
                     slope_per_hour(after),
-                    "MiB/h",
+                    "thousand/h" if part.startswith("Python") else "MiB/h",
                     None,
-                    f"{after[0][1]:.1f} -> {after[-1][1]:.1f} MiB",
+                    f"{after[0][1]:.1f} -> {after[-1][1]:.1f}",
                 )
             )
     print_table(TITLE, results)
     if heap["in use"]:
         print("the board's heap, every sample (minutes: in use / free but kept / rest, MiB):")
+        blocks = dict(heap.get("Python blocks (thousands)", []))
         for (t, used), (_, free), (_, rest) in zip(
             heap["in use"], heap["free but kept"], heap["rest"], strict=True
         ):
-            print(f"  {t / 60:5.1f}  {used:6.1f} {free:6.1f} {rest:6.1f}")
+            print(
+                f"  {t / 60:5.1f}  {used:6.1f} {free:6.1f} {rest:6.1f}"
+                + (f"  ({blocks[t]:.0f} thousand Python blocks)" if t in blocks else "")
+            )
     print("tracemalloc (top growth between the end of the warm-up and the end):")
     for line in growth_lines:
         print("  " + line.split("ticket_dash.diagnostics: ")[-1])
