@@ -1,10 +1,10 @@
 // Column widths follow the content: on each page, each column is as wide as the widest text it
 // shows (its heading included), so nothing is cut that could be shown; the subject takes what is
 // left, at least SUBJECT_MIN of the width. If the names are too long for that, the who-columns
-// give way (with an ellipsis), never below their heading; the SLA column is at most SLA_MAX of
-// the width, room for the longest countdown ("FR overdue by 33 d 12 h") at any density, so a
-// rare long text ("… · update overdue", also told by the red bar and status) cannot squeeze the
-// names to initials. Texts are measured on a canvas (no layout) when a
+// give way (with an ellipsis), never below their heading. The SLA column is as wide as its
+// widest text up to SLA_MAX of the width, and never narrower than its widest countdown: only the
+// " · update overdue" after a countdown (also told by the red bar and the status) may give way,
+// so that one rare long text cannot squeeze the names to initials. Texts are measured on a canvas (no layout) when a
 // page is shown and when a row on it changes (wall-pages.js calls fit()); SLACK_EM leaves room
 // for a countdown that grows while the page stays.
 (function () {
@@ -71,7 +71,8 @@
     return c.contains("sla-overdue") || (c.contains("update-overdue") && c.contains("sla-none"));
   }
 
-  // The widest content of each column, in px, with its cell's padding; `headings`, each heading's.
+  // The widest content of each column, in px, with its cell's padding; `headings`, each heading's;
+  // `headings.slaCore`, the widest SLA text without what follows its " · ".
   function natural(rows, headings) {
     var sample = rows[0];
     var out = {};
@@ -88,6 +89,7 @@
       var extra = padOf(td) + (target === td ? 0 : padOf(target));
       if (name === "sla") extra += parseFloat(getComputedStyle(document.documentElement).fontSize) * 0.4; // update-overdue bar
       var seenText = new Set();
+      var core = 0;
       for (var r = 0; r < rows.length; r++) {
         var cell = rows[r].cells[i];
         if (!cell) continue;
@@ -95,8 +97,14 @@
         var g = name === "sla" && isHeavy(rows[r]) ? heavy : f;
         if (seenText.has(g.font + text)) continue;
         seenText.add(g.font + text);
-        widest = Math.max(widest, textWidth(g.font, g.spacing, g.upper ? text.toUpperCase() : text) + extra);
+        var w = textWidth(g.font, g.spacing, g.upper ? text.toUpperCase() : text) + extra;
+        widest = Math.max(widest, w);
+        if (name === "sla") {
+          var cut = text.indexOf(" · ");
+          core = Math.max(core, cut < 0 ? w : textWidth(g.font, g.spacing, text.slice(0, cut) + " …") + extra);
+        }
       }
+      if (name === "sla") headings.slaCore = Math.ceil(core) + 2;
       out[name] = Math.ceil(widest) + 2;
     });
     return out;
@@ -119,7 +127,7 @@
     var total = table.clientWidth;
     var headings = {};
     var want = natural(rows, headings);
-    want.sla = Math.min(want.sla + SLACK_EM * em, total * SLA_MAX);
+    want.sla = Math.min(want.sla + SLACK_EM * em, Math.max(headings.slaCore + SLACK_EM * em, total * SLA_MAX));
     want.updated += SLACK_EM * em;
     var shrinkable = SHRINKABLE.filter(function (name) {
       return getComputedStyle(cols[name]).visibility !== "collapse"; // wall.css: ?density=large
