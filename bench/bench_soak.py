@@ -9,9 +9,10 @@ keep connecting and leaving (each stays 5-60 s). Every 30 s: the board's RSS, th
 slope of a least-squares line. The board runs with tracemalloc; at the end of the warm-up and at
 the end it is sent SIGUSR1, and the top growth lines it logs (app.web.diagnostics) are printed,
 so whatever grew is named. Untraced (`--trace-frames 0`) it is sent SIGUSR1 at every sample
-instead, and the heap picture it logs splits the RSS into glibc's memory in use, glibc's freed
-memory it keeps (fragmentation), and the rest (Python's small-object arenas, code, stacks), each
-with its own slope: a leak grows the first or the last, fragmentation the second.
+instead, and the heap picture it logs (app.web.heap) gives three more slopes: glibc's memory in
+use, the rest of the anonymous memory (Python's arenas, free heap pages still resident, stacks),
+and Python's allocated blocks. A leak grows what is in use or the blocks; the rest growing while
+the blocks stay flat is fragmentation.
 
 The board keeps every archived ticket of the last two or three days for today's numbers (about
 1 KB each), so it grows while the archive fills, and that is bounded by the days, not a leak. At
@@ -118,25 +119,26 @@ async def tab_probe(url: str, samples: list[dict], stop_at: float, every: float)
 
 
 HEAP_LINE = re.compile(
-    r"heap: RSS (?P<rss>[\d.]+) MiB; glibc malloc: (?P<used>[\d.]+) MiB in use,"
-    r" (?P<free>[\d.]+) MiB free but kept, (?P<mmapped>[\d.]+) MiB mmapped"
-    r"(?:; Python: (?P<blocks>\d+) blocks)?"
+    r"^(?P<when>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(?P<ms>\d{3}) .*heap: RSS (?P<rss>[\d.]+) MiB,"
+    r" (?P<anon>[\d.]+) MiB anonymous; glibc malloc: (?P<used>[\d.]+) MiB in use,"
+    r" (?P<free>[\d.]+) MiB free, (?P<mmapped>[\d.]+) MiB mmapped; Python: (?P<blocks>\d+) blocks",
+    re.MULTILINE,
 )
+SERIES = ("in use", "rest", "Python blocks (thousands)")
 
 
-def heap_series(output: str, times: list[float]) -> dict[str, list[tuple[float, float]]]:
-    """The board's heap pictures (one per SIGUSR1, in order), paired with the sample times."""
-    series: dict[str, list[tuple[float, float]]] = {"in use": [], "free but kept": [], "rest": []}
-    blocks: list[tuple[float, float]] = []
-    for t, match in zip(times, HEAP_LINE.finditer(output), strict=False):
-        rss, used, free, mmapped = (float(match[k]) for k in ("rss", "used", "free", "mmapped"))
+def heap_series(output: str, started: float) -> dict[str, list[tuple[float, float]]]:
+    """The board's heap pictures (app.web.heap) as series of (seconds since `started`, value):
+    glibc's memory in use (its large blocks included); the rest of the anonymous memory
+    (Python's arenas, free heap pages still resident, stacks); Python's blocks."""
+    series: dict[str, list[tuple[float, float]]] = {name: [] for name in SERIES}
+    for match in HEAP_LINE.finditer(output):
+        logged = time.mktime(time.strptime(match["when"], "%Y-%m-%d %H:%M:%S"))
+        t = logged + int(match["ms"]) / 1000 - started
+        anon, used, mmapped = (float(match[k]) for k in ("anon", "used", "mmapped"))
         series["in use"].append((t, used + mmapped))
-        series["free but kept"].append((t, free))
-        series["rest"].append((t, rss - used - free - mmapped))
-        if match["blocks"]:
-            blocks.append((t, int(match["blocks"]) / 1000))
-    if blocks:
-        series["Python blocks (thousands)"] = blocks
+        series["rest"].append((t, max(0.0, anon - used - mmapped)))
+        series["Python blocks (thousands)"].append((t, int(match["blocks"]) / 1000))
     return series
 
 
@@ -209,7 +211,7 @@ def main() -> None:
                 started = time.monotonic()
                 stop_at = started + total
 
-                pictured: list[float] = []  # when an untraced board was asked for its heap
+                started_wall = time.time()
 
                 async def run() -> None:
                     probe = asyncio.create_task(tab_probe(url, tab, stop_at, args.every))
@@ -219,7 +221,6 @@ def main() -> None:
                         board.append((t, rss_mib(server.pid)))
                         if args.trace_frames == 0:
                             os.kill(server.pid, signal.SIGUSR1)  # the heap picture only
-                            pictured.append(t)
                         elif not warm and t >= args.warmup * 60:
                             os.kill(server.pid, signal.SIGUSR1)  # the tracemalloc baseline
                             warm = True
@@ -249,7 +250,7 @@ def main() -> None:
                     for ln in server.output().splitlines()
                     if "tracemalloc" in ln and "set tracemalloc_frames" not in ln
                 ]
-                heap = heap_series(server.output(), pictured)
+                heap = heap_series(server.output(), started_wall)
                 churn.join(30)
         finally:
             demo.terminate()
@@ -296,15 +297,9 @@ def main() -> None:
             )
     print_table(TITLE, results)
     if heap["in use"]:
-        print("the board's heap, every sample (minutes: in use / free but kept / rest, MiB):")
-        blocks = dict(heap.get("Python blocks (thousands)", []))
-        for (t, used), (_, free), (_, rest) in zip(
-            heap["in use"], heap["free but kept"], heap["rest"], strict=True
-        ):
-            print(
-                f"  {t / 60:5.1f}  {used:6.1f} {free:6.1f} {rest:6.1f}"
-                + (f"  ({blocks[t]:.0f} thousand Python blocks)" if t in blocks else "")
-            )
+        print("the board's heap (minutes: glibc in use MiB / rest MiB / thousand Python blocks):")
+        for (t, used), (_, rest), (_, blocks) in zip(*(heap[name] for name in SERIES), strict=True):
+            print(f"  {t / 60:5.1f}  {used:6.1f} {rest:6.1f} {blocks:7.0f}")
     print("tracemalloc (top growth between the end of the warm-up and the end):")
     for line in growth_lines:
         print("  " + line.split("ticket_dash.diagnostics: ")[-1])

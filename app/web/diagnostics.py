@@ -3,9 +3,8 @@
 With `tracemalloc_frames` > 0 the board records its allocations (slower, for soak tests and
 when someone must find a leak). `kill -USR1 <pid>` then logs, the first time, that a baseline
 was taken, and every later time the fifteen places whose memory grew the most since it.
-Every SIGUSR1, traced or not, also logs the heap picture (app.stream.memory.heap_picture): the
-RSS, and how much of it glibc holds in use and holds free. A leak grows what is in use; what only
-grows the free part is fragmentation.
+Every SIGUSR1, traced or not, first logs the heap picture (app.web.heap): what the process
+holds, and how much of it glibc and Python hold in use, to tell a leak from fragmentation.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from __future__ import annotations
 import logging
 import tracemalloc
 
-from app.stream.memory import heap_picture
+from app.web.heap import heap_picture
 
 log = logging.getLogger("ticket_dash.diagnostics")
 
@@ -36,7 +35,6 @@ class AllocationTracer:
         logs the top growth."""
         log.info("heap: %s", heap_picture().line())
         if not self.enabled:
-            log.info("SIGUSR1: set tracemalloc_frames to trace allocations")
             return
         snapshot = tracemalloc.take_snapshot().filter_traces(
             [tracemalloc.Filter(False, tracemalloc.__file__)]
