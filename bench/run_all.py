@@ -33,7 +33,7 @@ SCRIPTS = {
     "nats": "bench_nats.py",  # one watcher -> NATS -> three mirrors with boards (issue 12)
     "summary": "bench_summary.py",  # today's numbers, 10k active + 20k archived (issue 11)
 }
-ONLY_WHEN_NAMED = {"soak": "bench_soak.py"}  # an hour by default: `run_all.py soak`
+ONLY_WHEN_NAMED = {"soak": "bench_soak.py"}  # 100 minutes by default: `run_all.py soak`
 LIMIT_SECONDS = 420
 
 
