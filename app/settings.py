@@ -263,6 +263,10 @@ class Settings:
         0,
         "Diagnostics: `kill -USR1` always logs where the board's memory is (docs/deploy.md, Logs); when above 0, the board also records allocations with this many frames and each USR1 after the first logs where memory grew since (slows the board).",
     )
+    full_collection_seconds: float = _setting(
+        300.0,
+        "Seconds between full garbage collections, which keep a quiet board's memory flat (0: Python's own schedule).",
+    )
     access_log: bool = _setting(
         True, "Log one line per request to stderr (the journal); the query string is never logged."
     )
@@ -440,6 +444,8 @@ def _validate(s: Settings) -> None:
         )
     if s.event_loop not in ("uvloop", "asyncio"):
         raise SettingsError("setting 'event_loop' must be uvloop or asyncio")
+    if s.full_collection_seconds < 0:
+        raise SettingsError("setting 'full_collection_seconds' must be 0 (off) or more")
     missing = {"low", "medium", "high", "urgent"} - set(s.update_sla_minutes)
     if missing:
         raise SettingsError(f"setting 'update_sla_minutes' lacks {', '.join(sorted(missing))}")

@@ -1,23 +1,27 @@
-"""Diagnostics for a board that runs for months: `kill -USR1` tells where its memory is.
+"""Memory of a board that runs for months: `kill -USR1` tells where it is; a timer's full
+garbage collection keeps cyclic garbage from piling up.
 
-The heap picture gives the RSS (and its anonymous part), glibc's memory in use, free and mmapped,
-and Python's block count, in one line; with tracemalloc on, the first signal takes a baseline and
-the next names what grew since.
+The heap picture gives the RSS (and its anonymous part), glibc's memory in use, free and
+mmapped, and Python's block count, in one line; with tracemalloc on, the first signal takes a
+baseline and the next names what grew since.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import os
 import re
 import signal
 import sys
 import time
+import weakref
 
 import httpx
 from support.server import serving
 from support.tickets import write_fresh_status, write_ticket
 
-from app.web import heap
+from app.web import heap, serve
 
 HEAP_LINE = re.compile(
     r"heap: RSS [\d.]+ MiB, [\d.]+ MiB anonymous; glibc malloc: [\d.]+ MiB in use,"
@@ -85,3 +89,29 @@ def test_with_tracemalloc_the_second_sigusr1_names_what_grew(folders, tmp_path) 
         wait_for(board, "tracemalloc growth", count=5)
         assert len(HEAP_LINE.findall(output)) == 2
         assert re.search(r"tracemalloc: \+[\d.]+ MB since the baseline", output)
+
+
+class Node:
+    """A cycle's member: only the cyclic garbage collector can free it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+async def test_a_full_collection_runs_on_its_timer_and_frees_cyclic_garbage() -> None:
+    """Between Python's own rare full collections (app.web.serve.GC_THRESHOLDS), the board's
+    timer collects: cyclic garbage lives one period, not an hour."""
+    gc.disable()  # no collection but the timer's
+    try:
+        stop = asyncio.Event()
+        collector = asyncio.create_task(serve._collect_garbage(stop, 0.2))
+        node = Node()
+        freed = asyncio.Event()
+        alive = weakref.ref(node, lambda _: freed.set())
+        del node
+        assert alive() is not None  # a cycle: still there without a collection
+        await asyncio.wait_for(freed.wait(), 5)
+        stop.set()
+        await asyncio.wait_for(collector, 5)  # and it stops with the board
+    finally:
+        gc.enable()

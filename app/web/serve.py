@@ -19,6 +19,7 @@ import contextlib
 import gc
 import logging
 import signal
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -28,6 +29,7 @@ from hypercorn.config import Sockets
 from hypercorn.typing import ASGIFramework
 
 from app.settings import Settings, SettingsError, SettingsSource
+from app.stream.memory import malloc_trim
 from app.web import h2_flow
 from app.web.board_app import BoardApp
 from app.web.diagnostics import AllocationTracer
@@ -46,6 +48,12 @@ HARD_STOP_SECONDS = 3.0
 # the slowest 5 % of deliveries took 0.6-0.7 s. With these, 0.24 s, and a third less CPU per
 # change (bench/bench_fanout.py --clients 5000); memory is the same (docs/benchmarks.md).
 GC_THRESHOLDS = (20_000, 20, 20)
+# ...but with those thresholds a quiet board (a hundred TVs coming and going, a few changes a
+# second) ran a full collection about once an hour, and the cyclic garbage of the connections
+# that came and went (frames, exceptions, werkzeug's matcher) piled up until then: the soak saw
+# the board's memory climb 3 MiB and drop back, an hour a tooth. A full collection every few
+# minutes (the setting full_collection_seconds) bounds that pile; it costs ~20 ms on a board of
+# 200 tickets (bench_soak.py).
 
 h2_flow.apply()  # hypercorn's HTTP/2 write buffer must respect flow control (see h2_flow)
 
@@ -182,6 +190,13 @@ async def serve_board(
         else None
     )
     sampling = asyncio.create_task(_sample_metrics(app, shutdown), name="ticket-dash-metrics")
+    collecting = (
+        asyncio.create_task(
+            _collect_garbage(shutdown, settings.full_collection_seconds), name="ticket-dash-gc"
+        )
+        if settings.full_collection_seconds > 0
+        else None
+    )
     log.info("Ticket Dash board at %s", board_url(config))
     serving: asyncio.Future[list[None]] = asyncio.ensure_future(asyncio.gather(*servers))
     stopping: asyncio.Future[bool] = asyncio.ensure_future(shutdown.wait())
@@ -202,13 +217,30 @@ async def serve_board(
         serving.result()
     finally:
         stopping.cancel()
-        for task in (beating, sampling):
+        for task in (beating, sampling, collecting):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
             loop.remove_signal_handler(sig)
+
+
+async def _collect_garbage(stop: asyncio.Event, every: float) -> None:
+    """A full collection every `every` seconds, then freed pages back to the system (see
+    GC_THRESHOLDS)."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+        if stop.is_set():
+            return
+        started = time.perf_counter()
+        found = gc.collect()
+        malloc_trim()
+        took = time.perf_counter() - started
+        (log.info if took > 0.25 else log.debug)(
+            "full garbage collection: %d unreachable objects, %.0f ms", found, took * 1000
+        )
 
 
 async def _sample_metrics(app: BoardApp, stop: asyncio.Event) -> None:
