@@ -52,8 +52,9 @@ GC_THRESHOLDS = (20_000, 20, 20)
 # second) ran a full collection about once an hour, and the cyclic garbage of the connections
 # that came and went (frames, exceptions, werkzeug's matcher) piled up until then: the soak saw
 # the board's memory climb 3 MiB and drop back, an hour a tooth. A full collection every few
-# minutes (the setting full_collection_seconds) bounds that pile; it costs ~20 ms on a board of
-# 200 tickets (bench_soak.py).
+# minutes (the setting full_collection_seconds) bounds that pile. It costs 10 ms on a board of 200
+# tickets, 15-20 ms on 5,000 (plus what each TV holds: 0.3-0.6 s with 5,000 TVs, whose changes
+# run full collections every few minutes anyway).
 
 h2_flow.apply()  # hypercorn's HTTP/2 write buffer must respect flow control (see h2_flow)
 
