@@ -259,11 +259,7 @@ def main() -> None:
                     ):
                         time.sleep(0.5)
                 time.sleep(1)
-                growth_lines = [
-                    ln
-                    for ln in server.output().splitlines()
-                    if "tracemalloc" in ln and "set tracemalloc_frames" not in ln
-                ]
+                growth_lines = [ln for ln in server.output().splitlines() if "tracemalloc" in ln]
                 heap = heap_series(server.output(), started_wall)
                 churn.join(30)
         finally:

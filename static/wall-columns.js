@@ -4,9 +4,9 @@
 // give way (with an ellipsis), never below their heading. The SLA column is as wide as its
 // widest text up to SLA_MAX of the width, and never narrower than its widest countdown: only the
 // " · update overdue" after a countdown (also told by the red bar and the status) may give way,
-// so that one rare long text cannot squeeze the names to initials. Texts are measured on a canvas (no layout) when a
-// page is shown and when a row on it changes (wall-pages.js calls fit()); SLACK_EM leaves room
-// for a countdown that grows while the page stays.
+// so that one rare long text cannot squeeze the names to initials. Texts are measured on a
+// canvas (no layout) when a page is shown and when a row on it changes (wall-pages.js calls
+// fit()); SLACK_EM leaves room for a countdown that grows while the page stays.
 (function () {
   "use strict";
 
@@ -71,17 +71,17 @@
     return c.contains("sla-overdue") || (c.contains("update-overdue") && c.contains("sla-none"));
   }
 
-  // The widest content of each column, in px, with its cell's padding; `headings`, each heading's;
-  // `headings.slaCore`, the widest SLA text without what follows its " · ".
-  function natural(rows, headings) {
+  // In px, with the cells' padding: `width`, each column's widest content; `heading`, each
+  // heading's; `slaCore`, the widest SLA text without what follows its " · ".
+  function natural(rows) {
     var sample = rows[0];
-    var out = {};
+    var out = { width: {}, heading: {}, slaCore: 0 };
     CELLS.forEach(function (name, i) {
       if (name === "subject") return;
       var th = heads[name];
       var hf = fontOf(th);
       var widest = textWidth(hf.font, hf.spacing, hf.upper ? th.textContent.toUpperCase() : th.textContent) + padOf(th);
-      headings[name] = Math.ceil(widest) + 2;
+      out.heading[name] = Math.ceil(widest) + 2;
       var td = sample.cells[i];
       var target = name === "priority" ? td.querySelector(".badge") || td : td;
       var f = fontOf(target);
@@ -104,8 +104,8 @@
           core = Math.max(core, cut < 0 ? w : textWidth(g.font, g.spacing, text.slice(0, cut) + " …") + extra);
         }
       }
-      if (name === "sla") headings.slaCore = Math.ceil(core) + 2;
-      out[name] = Math.ceil(widest) + 2;
+      if (name === "sla") out.slaCore = Math.ceil(core) + 2;
+      out.width[name] = Math.ceil(widest) + 2;
     });
     return out;
   }
@@ -125,9 +125,9 @@
     if (!rows.length) return;
     var em = parseFloat(getComputedStyle(table).fontSize) || 16;
     var total = table.clientWidth;
-    var headings = {};
-    var want = natural(rows, headings);
-    want.sla = Math.min(want.sla + SLACK_EM * em, Math.max(headings.slaCore + SLACK_EM * em, total * SLA_MAX));
+    var measured = natural(rows);
+    var want = measured.width;
+    want.sla = Math.min(want.sla + SLACK_EM * em, Math.max(measured.slaCore + SLACK_EM * em, total * SLA_MAX));
     want.updated += SLACK_EM * em;
     var shrinkable = SHRINKABLE.filter(function (name) {
       return getComputedStyle(cols[name]).visibility !== "collapse"; // wall.css: ?density=large
@@ -144,7 +144,7 @@
       var floors = {};
       var floorSum = 0;
       shrinkable.forEach(function (name) {
-        floors[name] = Math.min(want[name], Math.max(FLOOR_EM * em, headings[name]));
+        floors[name] = Math.min(want[name], Math.max(FLOOR_EM * em, measured.heading[name]));
         floorSum += floors[name];
       });
       var above = flex - floorSum;
