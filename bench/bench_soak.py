@@ -154,13 +154,6 @@ def folder_counts(tickets: Path) -> tuple[int, int]:
     return active, archived
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=100.0)
@@ -230,7 +223,7 @@ def main() -> None:
                     warm = False
                     while time.monotonic() < stop_at:
                         t = time.monotonic() - started
-                        board.append((t, rss_mib(server.pid)))
+                        board.append((t, server.rss_kib() / 1024))
                         if args.trace_frames == 0:
                             os.kill(server.pid, signal.SIGUSR1)  # the heap picture only
                         elif not warm and t >= args.warmup * 60:
