@@ -44,6 +44,8 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))
 from common import ROOT, Result, bench_dirs, print_table, running_server, summary_line
 from support.browser import CHROMIUM, CHROMIUM_ARGS
 
+from app.web.heap import MIB, HeapPicture
+
 TITLE = "bench_soak: flat memory over hours"
 
 
@@ -138,10 +140,17 @@ def heap_series(output: str, started: float) -> dict[str, list[tuple[float, floa
     for match in HEAP_LINE.finditer(output):
         logged = time.mktime(time.strptime(match["when"], "%Y-%m-%d %H:%M:%S"))
         t = logged + int(match["ms"]) / 1000 - started
-        anon, used, mmapped = (float(match[k]) for k in ("anon", "used", "mmapped"))
-        series["in use"].append((t, used + mmapped))
-        series["rest"].append((t, max(0.0, anon - used - mmapped)))
-        series["Python blocks (thousands)"].append((t, int(match["blocks"]) / 1000))
+        picture = HeapPicture(
+            rss=round(float(match["rss"]) * MIB),
+            rss_anonymous=round(float(match["anon"]) * MIB),
+            malloc_in_use=round(float(match["used"]) * MIB),
+            malloc_free=round(float(match["free"]) * MIB),
+            mmapped=round(float(match["mmapped"]) * MIB),
+            python_blocks=int(match["blocks"]),
+        )
+        series["in use"].append((t, float(match["used"]) + float(match["mmapped"])))
+        series["rest"].append((t, (picture.rest or 0) / MIB))  # the line carries glibc's numbers
+        series["Python blocks (thousands)"].append((t, picture.python_blocks / 1000))
     return series
 
 
