@@ -118,6 +118,37 @@ def test_the_access_log_has_one_line_per_request_and_never_the_key(board: BoardP
     assert "kiosk key 'probe-tv' accepted" in output
 
 
+def test_a_path_with_line_breaks_cannot_forge_a_log_line(board: BoardProcess):
+    forged = "INFO ticket_dash.access: kiosk key 'lobby-tv' accepted from 10.0.0.9"
+    path = "/x%0d%0a" + forged.replace(" ", "%20") + "%1b%5b31m"
+    response = httpx.get(f"{board.url}{path}", verify=board.ssl_context, timeout=10)
+    assert response.status_code in (401, 404)
+    output = board.output()
+    assert "/x\\r\\n" + forged + "\\x1b[31m HTTP/1.1" in output  # written as escapes
+    assert not any(line.startswith(forged) for line in output.splitlines())
+    assert "\x1b" not in output
+
+
+def test_a_connection_that_never_starts_tls_is_dropped_long_before_a_minute(board: BoardProcess):
+    """hypercorn waits 60 s for a TLS handshake: a client opening silent connections would hold
+    a file each that long (app.web.listen.SSL_HANDSHAKE_TIMEOUT)."""
+    (quiet,) = silent_connections(board, 1)
+    quiet.settimeout(40)
+    started = time.monotonic()
+    try:
+        assert quiet.recv(1) == b""  # closed by the board
+    finally:
+        quiet.close()
+    assert time.monotonic() - started < 30
+
+
+def test_the_redirect_keeps_a_path_that_is_not_ascii(board: BoardProcess):
+    plain = f"http://127.0.0.1:{board.redirect_port}"
+    response = httpx.get(f"{plain}/%E2%82%AC?section=open", timeout=10)
+    assert response.status_code == 308
+    assert response.headers["location"] == f"{board.url}/%E2%82%AC?section=open"
+
+
 @pytest.mark.timeout(300)  # the first run makes a virtualenv for that Python (cached after)
 @pytest.mark.parametrize("version", CLAIMED)
 async def test_sigterm_with_hundreds_of_streams_open_ends_within_5_seconds(tmp_path, version):

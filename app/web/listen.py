@@ -15,11 +15,22 @@ import logging
 import os
 import re
 import socket
+from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 from hypercorn.config import Config, Sockets
-from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, Scope
+from hypercorn.logging import Logger
+from hypercorn.typing import (
+    ASGIFramework,
+    ASGIReceiveCallable,
+    ASGISendCallable,
+    ResponseSummary,
+    Scope,
+    WWWScope,
+)
 
+from app.contract.text import logged_text
 from app.settings import Settings, SettingsError
 
 log = logging.getLogger("ticket_dash.serve")
@@ -35,7 +46,24 @@ LISTEN_BACKLOG = 4096  # connections the kernel holds until the board accepts th
 SEND_BUFFER_BYTES = 64 * 1024
 # No query string (a kiosk key may be in the first request) and no referrer.
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s HTTP/%(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
+# A TLS handshake that has not finished in this time is dropped (hypercorn waits 60 s): a
+# client that opens connections and says nothing would otherwise hold a file each for a minute.
+SSL_HANDSHAKE_TIMEOUT = 10
 _HOST_RE = re.compile(r"^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$")
+
+
+class AccessLogger(Logger):
+    """hypercorn's logger, with what a client sent made fit for one log line: the path arrives
+    percent-decoded, so `/x%0d%0aINFO ...` would otherwise write a second, forged line."""
+
+    def atoms(
+        self, request: WWWScope, response: ResponseSummary | None, request_time: float
+    ) -> Mapping[str, str]:
+        atoms = super().atoms(request, response, request_time)
+        if isinstance(atoms, dict):  # hypercorn's AccessLogAtoms: "-" for what is missing
+            for name in ("U", "m", "a"):
+                atoms[name] = logged_text(str(atoms[name]))
+        return atoms
 
 
 def tls_files(settings: Settings) -> tuple[str, str] | None:
@@ -57,6 +85,8 @@ def hypercorn_config(settings: Settings) -> Config:
     # Logger objects, not "-": hypercorn's lines then go through our logging setup, once each.
     config.accesslog = logging.getLogger("hypercorn.access") if settings.access_log else None
     config.access_log_format = ACCESS_LOG_FORMAT
+    config.logger_class = AccessLogger
+    config.ssl_handshake_timeout = SSL_HANDSHAKE_TIMEOUT
     config.errorlog = logging.getLogger("hypercorn.error")
     # A TV needs one or two streams; fewer allowed per HTTP/2 connection bounds what one
     # connection can ask of the board (and of a rapid-reset flood).
@@ -134,7 +164,11 @@ def https_redirect(app: ASGIFramework, bind: str) -> ASGIFramework:
             status = 400
         else:
             query = _without_key(scope["query_string"].decode("latin-1"))
-            location = f"https://{host}{suffix}{scope['path']}" + (f"?{query}" if query else "")
+            # The path as the client sent it (percent-encoded ASCII), not hypercorn's decoding
+            # of it: "/€" cannot go into a header as it is.
+            raw = scope.get("raw_path") or quote(scope["path"]).encode("ascii")
+            path = raw.decode("ascii", "backslashreplace")
+            location = f"https://{host}{suffix}{path}" + (f"?{query}" if query else "")
             status = 308
         response_headers = [(b"content-length", b"0")]
         if location:
