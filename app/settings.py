@@ -373,6 +373,12 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise SettingsError(f"config file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"config file {path} is not UTF-8 (byte {exc.start}); save it as UTF-8"
+        ) from None
+    except OSError as exc:  # unreadable (permissions), a folder, an I/O error
+        raise SettingsError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
     unknown = sorted(set(data) - SETTING_NAMES)
     if unknown:
         raise SettingsError(f"config file {path}: unknown setting(s) {', '.join(unknown)}")

@@ -128,22 +128,59 @@ async def test_a_reload_while_the_workers_start_is_neither_fatal_nor_lost(folder
         board.stop()
 
 
-async def test_a_broken_settings_file_on_reload_keeps_the_running_settings(folders, tmp_path):
+def not_toml(config) -> None:
+    config.write_text("this is = = not toml\n")
+
+
+def not_utf8(config) -> None:
+    config.write_bytes('title = "B\u00fchne"\n'.encode("latin-1"))  # saved by an old editor
+
+
+def a_folder(config) -> None:
+    config.unlink()
+    config.mkdir()  # unreadable as a file (as root, mode 000 would still be read)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_a_broken_settings_file_on_reload_keeps_the_running_settings(
+    folders, tmp_path, workers
+):
     write_ticket(folders[0], 1)
     port = free_port()
     config = tmp_path / "ticket-dash.toml"
     settings_file(config, port, {"lobby-tv": LOBBY})
-    env = {"TICKET_DASH_CONFIG": str(config)}
+    env = {"TICKET_DASH_CONFIG": str(config), "TICKET_DASH_WORKERS": str(workers)}
     with serving(*folders, port=port, env=env, log_dir=tmp_path / "logs") as server:
         cookie = await kiosk_cookie(server.url, LOBBY)
-        config.write_text("this is = = not toml\n")
+        for breaks, says in [
+            (not_toml, "is not valid TOML"),
+            (not_utf8, "is not UTF-8"),
+            (a_folder, "cannot be read"),
+        ]:
+            breaks(config)
+            server.process.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 5
+            while f"{says}" not in server.output():
+                assert time.monotonic() < deadline, server.output()
+                await asyncio.sleep(0.05)
+            assert "keeping the running settings" in server.output()
+            async with httpx.AsyncClient(cookies=cookie) as tv:
+                assert (await tv.get(f"{server.url}/")).status_code == 200
+            if config.is_dir():
+                config.rmdir()
+        # Still the board it was: a good file is taken by the next reload.
+        settings_file(config, port, {"lobby-tv": LOBBY, "office-tv": OFFICE})
         server.process.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 5
-        while "keeping the running settings" not in server.output():
+        deadline = time.monotonic() + 10
+        while True:
+            async with httpx.AsyncClient() as tv:
+                response = await tv.get(f"{server.url}/?key={OFFICE}", follow_redirects=False)
+            if response.status_code == 303:
+                break
             assert time.monotonic() < deadline, server.output()
-            await asyncio.sleep(0.05)
-        async with httpx.AsyncClient(cookies=cookie) as tv:
-            assert (await tv.get(f"{server.url}/")).status_code == 200
+            await asyncio.sleep(0.1)
+        assert server.process.poll() is None
+        assert "Traceback" not in server.output()
 
 
 async def test_a_setting_that_needs_a_restart_is_named_and_kept(folders, tmp_path):

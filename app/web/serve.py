@@ -150,9 +150,11 @@ async def serve_board(
         def on_hup() -> None:
             if notifier is not None:
                 notifier.reloading()
-            reload_settings(app, source)
-            if notifier is not None:
-                notifier.ready("serving")
+            try:
+                reload_settings(app, source)
+            finally:  # `systemctl reload` waits for this, whatever the reload did
+                if notifier is not None:
+                    notifier.ready("serving")
 
         loop.add_signal_handler(signal.SIGHUP, on_hup)
 

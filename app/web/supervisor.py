@@ -108,8 +108,9 @@ def run_workers(
             # A worker still starting ignores it (below) and may hold the settings it was
             # started with: it is told again once every worker serves.
             reload_when_ready = not ready
-        if ready:  # before that, READY=1 is for when every worker serves
-            notifier.ready("serving")
+        finally:
+            if ready:  # before that, READY=1 is for when every worker serves
+                notifier.ready("serving")
 
     # Until a worker has its own handlers, SIGHUP's and SIGUSR1's default action would kill it,
     # and the board with it (a reload in the first seconds did). Workers start with both
