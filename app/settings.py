@@ -235,8 +235,8 @@ class Settings:
         "File holding the board's secret for kiosk cookies (`python -m app.credentials cookie-secret`); the systemd credential `cookie-secret` wins. Without one, anyone who can read this settings file can make a TV's cookie.",
     )
     legacy_kiosk_cookies: bool = _setting(
-        True,
-        "Take the cookies of earlier releases (and those made before a cookie secret was added) and replace them on the TV's next visit; turn off once every TV has shown the board since.",
+        False,
+        "Also take the cookies of development builds before the cookie secret (and those made before a secret was added) and replace them on the TV's next visit. Only for such an upgrade, and only until every TV has shown the board once: while on, anyone who can read this settings file can make a TV's cookie.",
     )
     kiosk_cookie_days: int = _setting(
         400, "Days the kiosk cookie lasts after the TV opened its link (browsers cap it at 400)."

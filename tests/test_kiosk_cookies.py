@@ -71,7 +71,7 @@ def test_a_cookie_made_before_the_secret_was_added_is_replaced_not_refused():
 
 
 async def test_a_legacy_cookie_gets_a_new_one_with_the_page(tmp_path):
-    async with started(secured_settings(tmp_path)) as app:
+    async with started(secured_settings(tmp_path, legacy_kiosk_cookies=True)) as app:
         digest = app.access.key_digests["lobby-tv"]
         old = f"lobby-tv.{cookie_mac('lobby-tv', digest)}"
         client = app.test_client(use_cookies=False)
@@ -82,6 +82,29 @@ async def test_a_legacy_cookie_gets_a_new_one_with_the_page(tmp_path):
         fresh = response.headers["Set-Cookie"]
         assert fresh.startswith(f"{COOKIE_PLAIN}=lobby-tv.") and fresh.count(".") >= 2
         assert "HttpOnly" in fresh and "SameSite=Strict" in fresh
+
+
+async def test_by_default_a_board_with_a_secret_takes_no_cookie_made_from_the_settings_file(
+    tmp_path,
+):
+    secret = tmp_path / "cookie-secret"
+    secret.write_text("x" * 43 + "\n")
+    async with started(secured_settings(tmp_path, cookie_secret_file=str(secret))) as app:
+        digest = app.access.key_digests["lobby-tv"]
+        from_the_file = [
+            f"lobby-tv.{cookie_mac('lobby-tv', digest)}",  # the first builds' form
+            KioskCookies(app.access.key_digests, 400 * DAY, None, False).issue("lobby-tv"),
+        ]
+        client = app.test_client(use_cookies=False)
+        for forged in from_the_file:
+            response = await client.get(
+                "/", scope_base=LAN, headers={"Cookie": f"{COOKIE_PLAIN}={forged}"}
+            )
+            assert response.status_code == 401
+        link = await client.get(f"/?key={KIOSK_KEY}", scope_base=LAN)
+        issued = link.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+        good = await client.get("/", scope_base=LAN, headers={"Cookie": f"{COOKIE_PLAIN}={issued}"})
+        assert good.status_code == 200
 
 
 async def test_over_https_only_the_host_prefixed_cookie_counts(tmp_path):

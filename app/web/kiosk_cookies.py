@@ -12,8 +12,9 @@ hash, so:
 
 Without a cookie secret the MAC is keyed with the key's hash alone, as the first releases did:
 anyone who can read the settings file could make a cookie, and the board says so at start. The
-first releases' cookies (`<name>.<mac>`, no time) are still taken while `legacy_kiosk_cookies`
-is on, and are replaced by new ones as soon as the TV shows up, so adding a secret logs no TV out.
+first builds' cookies (`<name>.<mac>`, no time) and those made before a secret was added are
+taken only while `legacy_kiosk_cookies` is on (off by default, for an upgrade only), and are
+replaced by new ones as soon as the TV shows up, so adding a secret need log no TV out.
 """
 
 from __future__ import annotations
