@@ -16,9 +16,13 @@
   var BACKOFF_CAP_MS = 30000;
   var OFFLINE_AFTER_MS = 60000; // "reconnecting" turns into "offline" after this long down
 
-  var heartbeatMs = (Number(body.dataset.heartbeatSeconds) || 15) * 1000;
-  var streamQuietMs = 2 * heartbeatMs; // no event for this long: the stream counts as down
-  var watchdogMs = 3 * heartbeatMs; // no event for this long: reconnect
+  var heartbeatMs, streamQuietMs, watchdogMs;
+  function setHeartbeat(seconds) {
+    heartbeatMs = (Number(seconds) || 15) * 1000;
+    streamQuietMs = 2 * heartbeatMs; // no event for this long: the stream counts as down
+    watchdogMs = 3 * heartbeatMs; // no event for this long: reconnect
+  }
+  setHeartbeat(body.dataset.heartbeatSeconds);
   var eventsUrl = body.dataset.eventsUrl || "/events";
 
   var staleAfter = Number(body.dataset.staleAfter) || 300;
@@ -210,7 +214,7 @@
     if (snap.watcher !== undefined) watcher = snap.watcher;
     if (snap.malformed !== undefined) malformed = snap.malformed;
     if (snap.problem !== undefined) problem = snap.problem;
-    if (typeof snap.stale_after_seconds === "number") staleAfter = snap.stale_after_seconds;
+    takeTimings(snap);
     updateCounts();
     notify(change);
   }
@@ -236,6 +240,16 @@
     if (data.watcher !== undefined) watcher = data.watcher;
     if (data.malformed !== undefined) malformed = data.malformed;
     if (data.problem !== undefined) problem = data.problem;
+    takeTimings(data);
+  }
+
+  // A reload of the board's settings may change these; they come with every snapshot and status.
+  function takeTimings(data) {
+    if (typeof data.stale_after_seconds === "number") staleAfter = data.stale_after_seconds;
+    if (typeof data.heartbeat_seconds === "number") {
+      setHeartbeat(data.heartbeat_seconds);
+      body.dataset.heartbeatTaken = String(data.heartbeat_seconds); // for tests, as connects
+    }
   }
 
   // ---- the clock: every second, from the server's time ------------------------------------

@@ -438,6 +438,28 @@ async def test_stale_banner_when_the_stream_goes_quiet_then_the_watchdog_reconne
         assert board.event_requests == ["", ""]
 
 
+async def test_an_open_page_takes_a_longer_heartbeat_from_a_reload_and_keeps_its_stream(
+    folders, start_board, tmp_path
+):
+    write_fresh_status(folders[0])
+    config = tmp_path / "ticket-dash.toml"
+    config.write_text("heartbeat_seconds = 1\n")
+    server = start_board(env={"TICKET_DASH_CONFIG": str(config)})
+    async with board_page() as board:
+        await board.open(server.url)
+        # Heartbeats every 4 s from now: a page still judging by 1 s would call its stream down
+        # after 2 s of quiet and reconnect after 3 s, again and again.
+        config.write_text("heartbeat_seconds = 4\n")
+        server.process.send_signal(signal.SIGHUP)
+        await board.wait("document.body.dataset.heartbeatTaken === '4'")
+        started = time.monotonic()
+        while time.monotonic() - started < 9:  # two heartbeats' worth of quiet
+            assert await board.text("#conn") == "live"
+            await board.page.wait_for_timeout(250)
+        assert await board.page.evaluate("document.body.dataset.connects") == "1"
+        assert await board.page.is_hidden("#stale-banner")
+
+
 async def test_reconnects_after_a_502_closes_the_event_source(folders, start_board):
     tickets = folders[0]
     write_fresh_status(tickets)

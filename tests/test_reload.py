@@ -82,6 +82,7 @@ async def test_revoking_a_key_ends_its_stream_at_once_and_spares_the_others(
             assert await next_event_or_end(lobby_lines) == "end"
             assert time.monotonic() - revoked_at < 3.0
             assert (await lobby_tv.get(f"{url}/")).status_code == 401
+            assert await next_event_or_end(office_lines) == "status"  # the reload's timings
             write_ticket(folders[0], 2, subject="after the reload")
             assert await next_event_or_end(office_lines) == "patch"
             assert (await office_tv.get(f"{url}/")).status_code == 200

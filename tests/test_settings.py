@@ -9,6 +9,7 @@ import pytest
 
 from app.settings import SETTING_FIELDS, SettingsError, load_settings
 from app.settings_doc import markdown_table
+from app.web.board_app import RELOADABLE
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -76,3 +77,10 @@ def test_link_base_defaults_to_the_freshservice_agent_ui():
         environ={"TICKET_DASH_LINK_BASE": "https://help.acme.com/helpdesk/tickets/"}
     )
     assert custom.ticket_link_base == "https://help.acme.com/helpdesk/tickets/"
+
+
+def test_deploy_md_names_every_setting_a_reload_takes():
+    deploy = (README.parent / "docs" / "deploy.md").read_text()
+    reload = deploy[deploy.index("**Reload.**") : deploy.index("## 10. Updating")]
+    named = set(re.findall(r"`([a-z_]+)`", reload))
+    assert sorted(RELOADABLE - named) == []

@@ -107,6 +107,39 @@ def test_several_workers_are_ready_together_and_pinged_for_by_the_supervisor(fol
         systemd.close()
 
 
+def worker_pids(supervisor: int) -> list[int]:
+    """The board's worker processes (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    return [
+        int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def test_a_silent_worker_stops_the_supervisors_pings_within_seconds(folders, tmp_path):
+    write_ticket(folders[0], 1)
+    systemd = FakeSystemd(tmp_path)
+    try:
+        # WatchdogSec=2: a ping a second; workers beat every 0.5 s and are silent after 2.5 s.
+        env = {**systemd.env(watchdog_seconds=2.0), "TICKET_DASH_WORKERS": "2"}
+        with serving(*folders, env=env, log_dir=tmp_path / "logs") as server:
+            systemd.wait_for("READY=1")
+            (worker, _) = worker_pids(server.pid)
+            os.kill(worker, signal.SIGSTOP)  # wedged: alive, but its loop does nothing
+            stopped_at = time.monotonic()
+            try:
+                time.sleep(6)
+            finally:
+                os.kill(worker, signal.SIGCONT)
+            resumed_at = time.monotonic()
+            pings = systemd.times_of("WATCHDOG=1")
+            assert [t for t in pings if stopped_at + 4 < t < resumed_at] == []
+            time.sleep(2)
+            assert [t for t in systemd.times_of("WATCHDOG=1") if t > resumed_at]
+            assert server.output().count("not telling systemd the board is well") == 1
+    finally:
+        systemd.close()
+
+
 async def test_a_wedged_event_loop_stops_the_pings(folders, tmp_path, monkeypatch):
     """In-process, so the test can wedge the board's own loop with a blocking call."""
     write_ticket(folders[0], 1)

@@ -225,10 +225,19 @@ class LiveState:
             "watcher": self.watcher_json(),
             "malformed": self.folder.malformed.to_json(),
             "problem": self.problem(),
-            "stale_after_seconds": self.settings.stale_after_seconds,
+            **self.page_timings(),
             "view": view.to_json(),
             "version": self.asset_version,
             "summary": self.summary.for_view(view),
+        }
+
+    def page_timings(self) -> dict[str, float]:
+        """What the page judges time by: a reload may change them, and an open page takes them
+        from the next snapshot or status event (a TV keeping a 15 s heartbeat when the board
+        moved to 60 s would call its stream dead every 30 s and reconnect)."""
+        return {
+            "stale_after_seconds": self.settings.stale_after_seconds,
+            "heartbeat_seconds": self.settings.heartbeat_seconds,
         }
 
     def status(self) -> dict[str, Any]:
@@ -237,6 +246,7 @@ class LiveState:
             "watcher": self.watcher_json(),
             "malformed": self.folder.malformed.to_json(),
             "problem": self.problem(),
+            **self.page_timings(),
         }
 
     def apply_settings(self, settings: Settings) -> None:
@@ -248,6 +258,7 @@ class LiveState:
         self.reader.stall_seconds = settings.read_stall_seconds
         now = self.clock()
         self.publish(self.board.refresh_all(now, self._row_context()), now)
+        self.publish_status()  # open pages take the new timings (page_timings)
         self._clock_changed.set()  # SLA thresholds may have moved
         self._rescan_now.set()  # and read the mappings and the status again
 

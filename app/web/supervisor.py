@@ -42,6 +42,10 @@ from app.web.worker_metrics import MULTIPROC_ENV
 log = logging.getLogger("ticket_dash.serve")
 
 POLL_SECONDS = 0.25
+# A worker not heard from for this many beats holds back the supervisor's pings to systemd. Short
+# against WatchdogSec, so a wedged worker is restarted about as soon as a wedged single process
+# (30 s + 5 s); a worker busy for a few seconds only delays the next ping.
+SILENT_AFTER_BEATS = 5
 
 
 def metrics_folder() -> tuple[Path, bool]:
@@ -128,6 +132,7 @@ def run_workers(
     log.info("Ticket Dash board at %s with %d workers", board_url(config), len(workers))
     exitcode = 0
     last_ping = 0.0
+    silent: list[int] = []
     forgotten: set[int] = set()
     try:
         while any(w.is_alive() for w in workers):
@@ -154,10 +159,11 @@ def run_workers(
                     reload_when_ready = False
                     send_all(signal.SIGHUP)
             if ready and ping_every and time.monotonic() - last_ping >= ping_every:
-                stale = beats.stale(within=2 * ping_every)
-                if stale:
+                stale = beats.stale(within=SILENT_AFTER_BEATS * beat_every)
+                if stale and stale != silent:  # once per silence, not every poll
                     log.error("not telling systemd the board is well: worker(s) %s silent", stale)
-                else:
+                silent = stale
+                if not stale:
                     notifier.watchdog()
                     last_ping = time.monotonic()
     finally:
