@@ -30,6 +30,7 @@ from app.contract.atomic import write_json_atomic
 from app.contract.status import WatcherStatus, write_status
 from app.contract.times import iso, utc_now_iso
 from app.live import inputs
+from app.live.watch import reason_without_paths
 from app.rules.filters import RowFilter
 from app.settings import load_settings
 
@@ -336,3 +337,11 @@ async def test_when_the_board_runs_out_of_file_descriptors_no_ticket_leaves_the_
         for hog in hogs:
             hog.close()
         board.stop()
+
+
+def test_what_healthz_says_of_a_failed_watch_names_no_path():
+    failed = FileNotFoundError('No such file or directory (os error 2) about ["/srv/noc/tickets"]')
+    assert reason_without_paths(failed) == "No such file or directory (os error 2)"
+    denied = PermissionError("Permission denied: '/etc/ticket-dash/x' in /srv/noc")
+    assert "/srv" not in reason_without_paths(denied) and "/etc" not in reason_without_paths(denied)
+    assert reason_without_paths(RuntimeError("")) == "RuntimeError"

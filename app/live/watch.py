@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,7 @@ async def watch_folders(
                 if changes:
                     yield {Path(p) for _kind, p in changes}
         except Exception as exc:  # a folder vanished under the watch, or the OS refused it
-            on_problem(f"the folder watch failed ({exc}); starting it again")
+            on_problem(f"the folder watch failed ({reason_without_paths(exc)}); starting it again")
             if str(exc) != last_failure:  # once per kind of failure, not twice a second
                 log.warning("the folder watch failed (%s); starting it again", exc)
                 last_failure = str(exc)
@@ -123,6 +124,18 @@ async def watch_folders(
                 await checker
         if not stop.is_set():
             on_problem("a watched folder was replaced; watching it again")
+
+
+_ABOUT_PATHS = re.compile(r"\s*about \[.*?\]")
+_PATH = re.compile(r"(?<![\w/.])/[^\s\"',\])]*")
+
+
+def reason_without_paths(exc: BaseException) -> str:
+    """The exception's text for /healthz and the pages, which anyone may read: without the paths
+    watchfiles names (`No such file or directory (os error 2) about ["/srv/…"]`). The journal
+    gets the whole text."""
+    text = _PATH.sub("<path>", _ABOUT_PATHS.sub("", str(exc)))
+    return text.strip() or type(exc).__name__
 
 
 async def _watch_identities(
