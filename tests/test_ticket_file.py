@@ -9,6 +9,7 @@ from support.tickets import ticket_json, write_ticket
 
 from app.contract.layout import ticket_id_of
 from app.contract.mappings import parse_mapping
+from app.contract.text import MAX_NAME_CHARS, MAX_SUBJECT_CHARS
 from app.contract.ticket import MalformedTicket, ticket_from_bytes
 from app.live.folder import TicketFolder
 
@@ -32,6 +33,17 @@ def test_control_and_direction_marks_are_taken_out_of_ticket_text_and_the_rest_k
 def test_names_in_mapping_files_are_cleaned_the_same_way():
     names = parse_mapping("66:Mallory\x00 \u202eyrollaM\u202c\x1b\n67:דנה כהן\n")
     assert names == {66: "Mallory yrollaM", 67: "דנה כהן"}
+
+
+def test_a_subject_or_name_of_a_megabyte_is_cut_to_what_a_row_can_show():
+    raw = json.dumps(ticket_json(9, subject="Printer " * 150_000, type="T" * 10_000)).encode()
+    t = ticket_from_bytes(raw)
+    assert len(t.subject) == MAX_SUBJECT_CHARS and t.subject.startswith("Printer Printer")
+    assert t.subject.endswith("…") and len(t.type) == MAX_NAME_CHARS
+    names = parse_mapping(f"66:{'Mallory ' * 100_000}\n67:Dana\n")
+    assert len(names[66]) == MAX_NAME_CHARS and names[67] == "Dana"
+    normal = ticket_from_bytes(json.dumps(ticket_json(10, subject="x" * 255)).encode())
+    assert normal.subject == "x" * 255  # Freshservice's longest subject, whole
 
 
 @pytest.mark.parametrize(

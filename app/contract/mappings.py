@@ -14,7 +14,7 @@ from pathlib import Path
 from app.contract.atomic import write_atomic
 from app.contract.layout import MAPPING_FILES
 from app.contract.reading import UnreadableFile, read_regular_file
-from app.contract.text import shown_text
+from app.contract.text import MAX_NAME_CHARS, clipped, shown_text
 
 MAX_MAPPING_BYTES = 32_000_000  # ~500,000 requesters; anything larger is not a name file
 # Freshservice's built-in statuses, used when statuses.txt does not name a status.
@@ -30,7 +30,8 @@ def parse_mapping(text: str) -> dict[int, str]:
         ident, _, name = line.partition(":")
         ident = ident.strip()
         if ident.isascii() and ident.isdigit():
-            names[int(ident)] = shown_text(name).strip()  # requester names come from emails
+            # Requester names come from emails: no control characters, no megabyte names.
+            names[int(ident)] = clipped(shown_text(name).strip(), MAX_NAME_CHARS)
     return names
 
 

@@ -13,6 +13,11 @@ Python escapes, so a URL with `%0d%0a` in its path cannot start a forged line in
 
 from __future__ import annotations
 
+# What one row can show of a subject, and of a name (requester, agent, group, status, type).
+# Freshservice caps a subject at 255 characters; these are for what other sources may send.
+MAX_SUBJECT_CHARS = 1000
+MAX_NAME_CHARS = 200
+
 _UNSHOWN = dict.fromkeys(
     [
         *range(0x00, 0x09),
@@ -29,6 +34,13 @@ _UNSHOWN = dict.fromkeys(
 def shown_text(value: str) -> str:
     """`value` without control characters and direction marks (tab, CR and LF kept)."""
     return value if value.isprintable() else value.translate(_UNSHOWN)
+
+
+def clipped(value: str, limit: int) -> str:
+    """`value`, cut to `limit` characters with "…" when longer. For what a row shows on one line
+    (a subject, a name): a megabyte of subject would otherwise ride in every event about it and
+    make each one larger than a TV's queue, resyncing every TV at each change."""
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
 def logged_text(value: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from app.contract.text import shown_text
+from app.contract.text import MAX_NAME_CHARS, MAX_SUBJECT_CHARS, clipped, shown_text
 from app.contract.times import parse_iso
 
 PRIORITIES = (1, 2, 3, 4)
@@ -84,7 +84,9 @@ def _required_int(data: dict[str, Any], name: str) -> int:
     return value
 
 
-def _text(data: dict[str, Any], name: str, *, required: bool = False) -> str:
+def _text(
+    data: dict[str, Any], name: str, *, required: bool = False, limit: int | None = None
+) -> str:
     value = data.get(name)
     if value is None:
         if required:
@@ -92,7 +94,8 @@ def _text(data: dict[str, Any], name: str, *, required: bool = False) -> str:
         return ""
     if not isinstance(value, str):
         raise MalformedTicket(f"{name} is not text")
-    return shown_text(value)
+    text = shown_text(value)
+    return text if limit is None else clipped(text, limit)
 
 
 def ticket_from_json(data: Any) -> Ticket:
@@ -115,11 +118,11 @@ def ticket_from_json(data: Any) -> Ticket:
         raise MalformedTicket(f"priority {priority} is not 1-4")
     return Ticket(
         id=ident,
-        subject=_text(data, "subject", required=True),
+        subject=_text(data, "subject", required=True, limit=MAX_SUBJECT_CHARS),
         description_text=_text(data, "description_text"),
         status=_required_int(data, "status"),
         priority=priority,
-        type=_text(data, "type") or DEFAULT_TYPE,
+        type=_text(data, "type", limit=MAX_NAME_CHARS) or DEFAULT_TYPE,
         responder_id=_int(data, "responder_id"),
         requester_id=_int(data, "requester_id"),
         group_id=_int(data, "group_id"),
