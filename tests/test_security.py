@@ -483,3 +483,33 @@ async def test_a_key_revoked_while_its_stream_waits_for_a_snapshot_slot_gets_not
         assert b"snapshot" not in body
         assert app.live.hub.client_count == 0
         assert app.live.hub.streams_by_tag == {}
+
+
+async def test_an_admin_whose_password_changes_while_it_is_checked_gets_no_stream(tmp_path):
+    """The password is hashed off the loop: a reload meanwhile must not let the stream compare
+    the new settings with themselves."""
+    async with started(secured_settings(tmp_path)) as app:
+        checking, reloaded = asyncio.Event(), asyncio.Event()
+        check = app.logins.check
+
+        async def slow_check(*args):
+            checking.set()
+            await reloaded.wait()
+            return await check(*args)
+
+        app.logins.check = slow_check  # type: ignore[method-assign]
+        client = app.test_client(use_cookies=False)
+        async with client.request(
+            "/events", scope_base=LAN, headers=basic("alice", ADMIN_PASSWORD)
+        ) as connection:
+            await connection.send_complete()
+            await asyncio.wait_for(checking.wait(), 5)
+            new_hash = hash_password("a new password")
+            app.apply_settings(secured_settings(tmp_path, admin_users={"alice": new_hash}))
+            reloaded.set()
+            body = b""
+            with contextlib.suppress(Exception):
+                while chunk := await asyncio.wait_for(connection.receive(), 2):
+                    body += chunk
+        assert b"snapshot" not in body
+        assert app.live.hub.client_count == 0

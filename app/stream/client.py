@@ -55,7 +55,8 @@ async def client_stream(
 
     The first snapshot waits for a slot at `gate` (app.stream.gate), before subscribing, so
     that subscribing and the snapshot still have no await between them; `still_allowed` is asked
-    then, so a login revoked while the stream waited gets nothing. `admission` (counted against
+    then, so a login revoked while the stream waited gets nothing, and again by the hub whenever
+    the access settings change (`Hub.end_disallowed`). `admission` (counted against
     the per-login cap) is released when the stream ends."""
     slot: SnapshotSlot | None = None
     sub: Subscriber | None = None
@@ -64,7 +65,7 @@ async def client_stream(
             slot = await gate.enter()
         if hub.closed or (still_allowed is not None and not still_allowed()):
             return  # the board stopped, or the login was revoked, while it waited for its slot
-        sub = hub.subscribe(view, tag)
+        sub = hub.subscribe(view, tag, still_allowed)
         chunks: Iterator[bytes] = snapshot(view)
         while True:
             size = since_turn = 0

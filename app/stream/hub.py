@@ -46,7 +46,9 @@ QueueItem = bytes | _Marker
 @dataclass(eq=False)
 class Subscriber:
     view: RowFilter
-    tag: str = ""  # who is watching (a kiosk key's name), so a revoked key's streams can end
+    tag: str = ""  # who is watching (a kiosk key's name), for the per-login stream cap
+    # Whether its viewer may still watch, asked when the access settings change (`end_disallowed`).
+    still_allowed: Callable[[], bool] | None = None
     items: deque[bytes] = field(default_factory=deque)
     queued_bytes: int = 0
     resync_pending: bool = False
@@ -131,8 +133,10 @@ class Hub:
         else:
             self.streams_by_tag.pop(tag, None)  # keys come and go: keep no zero for each
 
-    def subscribe(self, view: RowFilter, tag: str = "") -> Subscriber:
-        sub = Subscriber(view, tag)
+    def subscribe(
+        self, view: RowFilter, tag: str = "", still_allowed: Callable[[], bool] | None = None
+    ) -> Subscriber:
+        sub = Subscriber(view, tag, still_allowed)
         if self.closed:
             sub.closing = True
         self.subscribers.add(sub)
@@ -230,6 +234,16 @@ class Hub:
         self._drop_backlog(sub)
         sub.closing = True
         sub.wake()
+
+    def end_disallowed(self) -> int:
+        """End the streams whose viewers may no longer watch (a revoked key, a removed admin or
+        network); returns how many."""
+        ended = [
+            s for s in self.subscribers if s.still_allowed is not None and not s.still_allowed()
+        ]
+        for sub in ended:
+            self.end(sub)
+        return len(ended)
 
     def resync(self, sub: Subscriber) -> None:
         """Drop the client's backlog; the next thing it reads is a fresh snapshot."""

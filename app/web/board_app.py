@@ -19,7 +19,7 @@ from app.web.board_page import BoardPage
 from app.web.logins import AdminLogins
 from app.web.metrics import Metrics
 from app.web.page_cache import PageCache
-from app.web.security import AccessPolicy, Viewer
+from app.web.security import AccessPolicy
 
 log = logging.getLogger("ticket_dash.reload")
 
@@ -52,20 +52,14 @@ class BoardApp(Quart):
         needs_restart = [name for name in changed if name not in RELOADABLE]
         effective = dataclasses.replace(new, **{n: getattr(old, n) for n in needs_restart})
         policy = AccessPolicy.from_settings(effective)
-        previous = self.access
         self.settings = effective
         self.access = policy
         self.logins.failures_per_minute = max(1, effective.failed_logins_per_minute)
         self.live.apply_settings(effective)
         self.page_cache.clear()
-        ended = 0
-        for sub in list(self.live.hub.subscribers):
-            viewer = Viewer.from_tag(sub.tag)
-            if viewer is not None and not viewer.still_allowed(previous, policy):
-                self.live.hub.end(sub)
-                ended += 1
+        ended = self.live.hub.end_disallowed()  # each stream asks the new policy (routes.py)
         if ended:
-            log.warning("ended %d event stream(s) of revoked keys or admins", ended)
+            log.warning("ended %d event stream(s) of revoked keys, admins or networks", ended)
         return needs_restart
 
 

@@ -19,7 +19,7 @@ from app.live.state import LiveState
 from app.rules.filters import BadFilter, RowFilter
 from app.rules.view_check import unknown_values
 from app.web.board_app import current_board
-from app.web.security import admins_only, current_viewer
+from app.web.security import admins_only, admitted_under, current_viewer
 from app.web.wall import WallOptions
 
 board_views = Blueprint("board", __name__)
@@ -138,12 +138,17 @@ async def events() -> Response:
                 headers={"Retry-After": "10"},
             )
     admission = live.hub.admit(tag)  # no await since the check: the count is exact
-    let_in_under = board.access
+    let_in_under = admitted_under() or board.access
+    addr = request.remote_addr or ""
 
     def still_allowed() -> bool:
-        """Checked once the stream has its snapshot slot: a key revoked while it waited
-        (app.stream.gate) gets nothing."""
-        return viewer is None or viewer.still_allowed(let_in_under, board.access)
+        """Checked once the stream has its snapshot slot (a key revoked while it waited in
+        app.stream.gate gets nothing) and at every reload: the viewer's key or password, and
+        its network, must still be let in."""
+        now = board.access
+        if now.enabled and not now.client_allowed(addr):
+            return False
+        return viewer is None or viewer.still_allowed(let_in_under, now)
 
     response = Response(
         live.stream(view, tag, admission, still_allowed),

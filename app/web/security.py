@@ -216,16 +216,19 @@ class Viewer:
             return new.admin_hashes.get(self.name) == old.admin_hashes.get(self.name) is not None
         return True
 
-    @classmethod
-    def from_tag(cls, tag: str) -> Viewer | None:
-        kind, sep, name = tag.partition(":")
-        return cls(kind, name) if sep else None
-
 
 def current_viewer() -> Viewer | None:
     """The viewer of the current request, once access control let it through."""
     viewer = getattr(g, "ticket_dash_viewer", None)
     return viewer if isinstance(viewer, Viewer) else None
+
+
+def admitted_under() -> AccessPolicy | None:
+    """The access policy the current request was checked against: a reload during the check
+    (an admin's password is hashed off the loop) must not make a later check compare the new
+    policy with itself."""
+    policy = getattr(g, "ticket_dash_policy", None)
+    return policy if isinstance(policy, AccessPolicy) else None
 
 
 def _too_many(retry_after: int) -> Response:
@@ -249,6 +252,7 @@ def install_access_control(
         if request.path in OPEN_PATHS:
             return None
         policy = policy_now()
+        g.ticket_dash_policy = policy
         addr = request.remote_addr or ""
         if not policy.enabled:
             if is_loopback_client(addr):
