@@ -513,3 +513,36 @@ async def test_an_admin_whose_password_changes_while_it_is_checked_gets_no_strea
                     body += chunk
         assert b"snapshot" not in body
         assert app.live.hub.client_count == 0
+
+
+async def test_guessers_cannot_escape_the_throttle_by_changing_address(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, "ticket_dash.access")
+    settings = secured_settings(tmp_path, failed_logins_per_minute=2)
+    async with started(settings) as app:
+        client = app.test_client(use_cookies=False)
+        admin = {"client": ("10.7.7.7", 5000)}
+        logged_in = await client.get("/", scope_base=admin, headers=basic("alice", ADMIN_PASSWORD))
+        assert logged_in.status_code == 200
+
+        # One machine with an IPv6 /64 has 2^64 addresses: they count as one.
+        for n, status in [(1, 401), (2, 401), (3, 429)]:
+            v6 = {"client": (f"2001:db8:1:2::{n}", 5000)}
+            guess = await client.get("/", scope_base=v6, headers=basic("alice", f"guess {n}"))
+            assert guess.status_code == status
+        assert "2 failed admin logins from 2001:db8:1:2::/64 in a minute" in caplog.text
+
+        # Thousands of addresses, one guess each: all failures together are capped too.
+        app.logins.all_failures_per_minute = 4
+        for n in (1, 2):
+            one = {"client": (f"10.8.0.{n}", 5000)}
+            assert (
+                await client.get("/", scope_base=one, headers=basic("bob", "x"))
+            ).status_code == 401
+        fresh = {"client": ("10.8.0.99", 5000)}
+        refused = await client.get("/", scope_base=fresh, headers=basic("alice", "guess 9"))
+        assert refused.status_code == 429  # without a password check
+        assert 55 <= int(refused.headers["Retry-After"]) <= 60
+        assert "from all addresses together" in caplog.text
+        # The admin already logged in is not asked again, so is not locked out, from any address.
+        again = await client.get("/", scope_base=fresh, headers=basic("alice", ADMIN_PASSWORD))
+        assert again.status_code == 200

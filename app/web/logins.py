@@ -5,9 +5,13 @@ stall every TV by a second; unthrottled, they could guess all day. So:
 
 - the check runs in a worker thread, at most `CONCURRENT_CHECKS` at a time, and when more than
   `MAX_WAITING` wait for one, the next is told to come back later (429) instead of queueing;
-- failures are counted per client address: past `failures_per_minute` in the last minute, that
-  address gets 429 with Retry-After until its oldest failure is a minute old, and the throttling
-  is logged once;
+- failures are counted per client address (per /64 for IPv6, which gives one machine a whole
+  /64 to pick from): past `failures_per_minute` in the last minute, that address gets 429 with
+  Retry-After until its oldest failure is a minute old, and the throttling is logged once;
+- failures from all addresses together are capped too (`ALL_FAILURES_PER_MINUTE`): a guesser
+  with thousands of addresses would otherwise keep the one scrypt slot busy all day. Past it,
+  new logins wait (429) until the minute has passed; an admin already logged in is not asked
+  again, so is not affected;
 - an unknown user costs the same scrypt as a known one (checked against a dummy hash), so the
   timing does not tell which user names exist;
 - a verified header is remembered (by its SHA-256, bounded), so an admin's browser does not
@@ -21,6 +25,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import logging
 import math
 import time
@@ -37,6 +42,20 @@ CONCURRENT_CHECKS = 1  # two cores: one for scrypt, one for the TVs
 MAX_WAITING = 8
 REMEMBERED_HEADERS = 256
 TRACKED_ADDRESSES = 10_000
+ALL_FAILURES_PER_MINUTE = 60  # from every address together (per worker)
+
+
+def address_block(addr: str) -> str:
+    """What failures are counted against: the address, or its /64 for IPv6."""
+    try:
+        ip = ipaddress.ip_address(addr.split("%", 1)[0])
+    except ValueError:
+        return addr
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +89,10 @@ class AdminLogins:
     ) -> None:
         self.failures_per_minute = max(1, failures_per_minute)
         self.clock = clock
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()  # by address_block
+        self._all_failures: deque[float] = deque()
+        self.all_failures_per_minute = ALL_FAILURES_PER_MINUTE
+        self._all_throttled_logged = False
         self._verified: OrderedDict[bytes, str] = OrderedDict()  # header hash → stored hash
         self._checks = asyncio.Semaphore(CONCURRENT_CHECKS)
         self._waiting = 0
@@ -80,17 +102,36 @@ class AdminLogins:
 
     def throttled_for(self, addr: str) -> int | None:
         """Seconds this address must wait before it may try again, or None."""
-        failures = self._failures.get(addr)
+        block = address_block(addr)
+        failures = self._failures.get(block)
         if failures is None:
             return None
         now = self.clock()
         while failures and failures[0] <= now - WINDOW_SECONDS:
             failures.popleft()
         if not failures:
-            del self._failures[addr]
+            del self._failures[block]
             return None
         if len(failures) < self.failures_per_minute:
             return None
+        return max(1, math.ceil(failures[0] + WINDOW_SECONDS - now))
+
+    def all_throttled_for(self) -> int | None:
+        """Seconds every new login must wait (failures from all addresses together), or None."""
+        failures = self._all_failures
+        now = self.clock()
+        while failures and failures[0] <= now - WINDOW_SECONDS:
+            failures.popleft()
+        if len(failures) < self.all_failures_per_minute:
+            self._all_throttled_logged = False
+            return None
+        if not self._all_throttled_logged:
+            self._all_throttled_logged = True
+            log.warning(
+                "%d failed admin logins in a minute from all addresses together: new admin"
+                " logins wait until the minute has passed (logged-in admins are not affected)",
+                len(failures),
+            )
         return max(1, math.ceil(failures[0] + WINDOW_SECONDS - now))
 
     async def check(self, header: str | None, addr: str, admins: dict[str, str]) -> LoginResult:
@@ -113,6 +154,10 @@ class AdminLogins:
         ):
             self._verified.move_to_end(token)
             return LoginResult(user=user)
+        wait = self.all_throttled_for()
+        if wait is not None:
+            self.throttled += 1
+            return LoginResult(retry_after=wait)
         if self._waiting >= MAX_WAITING:
             self.throttled += 1
             return LoginResult(retry_after=1)  # everyone is guessing at once: come back later
@@ -142,9 +187,11 @@ class AdminLogins:
 
     def _fail(self, addr: str, known_user: str | None) -> None:
         self.failed += 1
-        failures = self._failures.setdefault(addr, deque())
-        self._failures.move_to_end(addr)
+        block = address_block(addr)
+        failures = self._failures.setdefault(block, deque())
+        self._failures.move_to_end(block)
         failures.append(self.clock())
+        self._all_failures.append(failures[-1])
         while len(self._failures) > TRACKED_ADDRESSES:
             self._failures.popitem(last=False)
         who = f"user {known_user!r}" if known_user else "an unknown user"
@@ -152,7 +199,7 @@ class AdminLogins:
             log.warning(
                 "%d failed admin logins from %s in a minute (last: %s): throttled for a minute",
                 len(failures),
-                addr,
+                block,
                 who,
             )
         elif len(failures) < self.failures_per_minute:
