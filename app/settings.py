@@ -228,7 +228,7 @@ class Settings:
     )
     failed_logins_per_minute: int = _setting(
         5,
-        "Failed admin logins one client address may make in a minute; past that it gets 429 with Retry-After until a minute has passed.",
+        "Failed admin logins one client address (an IPv6 /64) may make in a minute; past that it gets 429 with Retry-After until a minute has passed.",
     )
     cookie_secret_file: str = _setting(
         "",
@@ -373,6 +373,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise SettingsError(f"config file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses into nested arrays and tables
+        raise SettingsError(f"config file {path} nests arrays or tables too deeply") from None
     except UnicodeDecodeError as exc:
         raise SettingsError(
             f"config file {path} is not UTF-8 (byte {exc.start}); save it as UTF-8"
@@ -450,6 +452,10 @@ def _validate(s: Settings) -> None:
         )
     if s.event_loop not in ("uvloop", "asyncio"):
         raise SettingsError("setting 'event_loop' must be uvloop or asyncio")
+    if not 0 < s.heartbeat_seconds <= 300:
+        raise SettingsError("setting 'heartbeat_seconds' must be more than 0 and at most 300")
+    if s.stale_after_seconds <= 0:
+        raise SettingsError("setting 'stale_after_seconds' must be more than 0")
     if s.full_collection_seconds < 0:
         raise SettingsError("setting 'full_collection_seconds' must be 0 (off) or more")
     missing = {"low", "medium", "high", "urgent"} - set(s.update_sla_minutes)

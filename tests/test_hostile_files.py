@@ -345,3 +345,5 @@ def test_what_healthz_says_of_a_failed_watch_names_no_path():
     denied = PermissionError("Permission denied: '/etc/ticket-dash/x' in /srv/noc")
     assert "/srv" not in reason_without_paths(denied) and "/etc" not in reason_without_paths(denied)
     assert reason_without_paths(RuntimeError("")) == "RuntimeError"
+    spaced = OSError("cannot watch '/srv/my tickets/x': io error: /srv/noc: bad")
+    assert reason_without_paths(spaced) == "cannot watch '<path>': io error: <path>: bad"

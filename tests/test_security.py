@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import tomllib
 from pathlib import Path
 
@@ -525,11 +526,19 @@ async def test_guessers_cannot_escape_the_throttle_by_changing_address(tmp_path,
         assert logged_in.status_code == 200
 
         # One machine with an IPv6 /64 has 2^64 addresses: they count as one.
+        colleague = {"client": ("2001:db8:1:2::77", 5000)}
+        admin_v6 = await client.get(
+            "/", scope_base=colleague, headers=basic("alice", ADMIN_PASSWORD)
+        )
+        assert admin_v6.status_code == 200
         for n, status in [(1, 401), (2, 401), (3, 429)]:
             v6 = {"client": (f"2001:db8:1:2::{n}", 5000)}
             guess = await client.get("/", scope_base=v6, headers=basic("alice", f"guess {n}"))
             assert guess.status_code == status
         assert "2 failed admin logins from 2001:db8:1:2::/64 in a minute" in caplog.text
+        # An admin logged in on the same network is not locked out with the guesser.
+        still = await client.get("/", scope_base=colleague, headers=basic("alice", ADMIN_PASSWORD))
+        assert still.status_code == 200
 
         # Thousands of addresses, one guess each: all failures together are capped too.
         app.logins.all_failures_per_minute = 4
@@ -546,3 +555,15 @@ async def test_guessers_cannot_escape_the_throttle_by_changing_address(tmp_path,
         # The admin already logged in is not asked again, so is not locked out, from any address.
         again = await client.get("/", scope_base=fresh, headers=basic("alice", ADMIN_PASSWORD))
         assert again.status_code == 200
+
+
+async def test_a_failed_request_is_logged_on_one_line_whatever_its_path(tmp_path, caplog):
+    caplog.set_level(logging.ERROR)
+    async with started(secured_settings(tmp_path)) as app:
+        async with app.test_request_context("/x\r\nINFO ticket_dash.access: forged"):
+            try:
+                raise RuntimeError("boom")
+            except RuntimeError:
+                app.log_exception(sys.exc_info())
+    (record,) = [r for r in caplog.records if "Exception on request" in r.getMessage()]
+    assert record.getMessage() == "Exception on request GET /x\\r\\nINFO ticket_dash.access: forged"

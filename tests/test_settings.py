@@ -56,11 +56,21 @@ def test_tables_and_lists_come_from_json_in_the_environment():
         ({"TICKET_DASH_WATCH_FORCE_POLLING": "maybe"}, "not a boolean"),
         ({"TICKET_DASH_STATUS_SECTIONS": '{"2": "later"}'}, "use one of"),
         ({"TICKET_DASH_FR_CRITICAL_HOURS": "20"}, "fr_critical_hours"),
+        ({"TICKET_DASH_HEARTBEAT_SECONDS": "-5"}, "heartbeat_seconds"),
+        ({"TICKET_DASH_HEARTBEAT_SECONDS": "0"}, "heartbeat_seconds"),
+        ({"TICKET_DASH_STALE_AFTER_SECONDS": "0"}, "stale_after_seconds"),
     ],
 )
 def test_bad_values_name_the_setting_and_where_it_came_from(env, message):
     with pytest.raises(SettingsError, match=message):
         load_settings(environ=env)
+
+
+def test_a_file_nested_absurdly_deep_is_a_clear_error(tmp_path):
+    config = tmp_path / "dash.toml"
+    config.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(SettingsError, match="nests arrays or tables too deeply"):
+        load_settings(environ={}, config_path=config)
 
 
 def test_unknown_key_in_the_file_is_refused(tmp_path):

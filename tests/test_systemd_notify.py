@@ -119,20 +119,21 @@ def test_a_silent_worker_stops_the_supervisors_pings_within_seconds(folders, tmp
     write_ticket(folders[0], 1)
     systemd = FakeSystemd(tmp_path)
     try:
-        # WatchdogSec=2: a ping a second; workers beat every 0.5 s and are silent after 2.5 s.
-        env = {**systemd.env(watchdog_seconds=2.0), "TICKET_DASH_WORKERS": "2"}
+        # WatchdogSec=12: a ping every 6 s; workers beat every second and count as silent
+        # after 5 s (app.web.supervisor.SILENT_AFTER_BEATS), well before systemd's 12 s.
+        env = {**systemd.env(watchdog_seconds=12.0), "TICKET_DASH_WORKERS": "2"}
         with serving(*folders, env=env, log_dir=tmp_path / "logs") as server:
-            systemd.wait_for("READY=1")
+            systemd.wait_for("WATCHDOG=1")
             (worker, _) = worker_pids(server.pid)
             os.kill(worker, signal.SIGSTOP)  # wedged: alive, but its loop does nothing
             stopped_at = time.monotonic()
             try:
-                time.sleep(6)
+                time.sleep(12.5)  # two pings' worth: at least one falls after the 5 s
             finally:
                 os.kill(worker, signal.SIGCONT)
             resumed_at = time.monotonic()
             pings = systemd.times_of("WATCHDOG=1")
-            assert [t for t in pings if stopped_at + 4 < t < resumed_at] == []
+            assert [t for t in pings if stopped_at + 6 < t < resumed_at] == []
             time.sleep(2)
             assert [t for t in systemd.times_of("WATCHDOG=1") if t > resumed_at]
             assert server.output().count("not telling systemd the board is well") == 1

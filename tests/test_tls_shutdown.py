@@ -127,6 +127,11 @@ def test_a_path_with_line_breaks_cannot_forge_a_log_line(board: BoardProcess):
     assert "/x\\r\\n" + forged + "\\x1b[31m HTTP/1.1" in output  # written as escapes
     assert not any(line.startswith(forged) for line in output.splitlines())
     assert "\x1b" not in output
+    # A kiosk link on such a path: the TV is sent on to the path as it came, still encoded.
+    linked = httpx.get(f"{board.url}{path}?key={KIOSK_KEY}", verify=board.ssl_context, timeout=10)
+    assert linked.status_code == 303
+    assert linked.headers["location"] == path
+    assert not any(line.startswith(forged) for line in board.output().splitlines())
 
 
 def test_a_connection_that_never_starts_tls_is_dropped_long_before_a_minute(board: BoardProcess):

@@ -6,9 +6,6 @@ bidirectional embedding, override and isolate marks, with which a subject or a n
 how the rest of its row reads on the wall. Text in a right-to-left language needs none of them:
 the browser orders it by itself, and the page marks such cells `dir="auto"`, so each stays
 within its own cell. Escaping for HTML is the page's job (Jinja, `textContent`), not this one's.
-
-A log line is another screen: `logged_text` keeps everything but writes what cannot be shown as
-Python escapes, so a URL with `%0d%0a` in its path cannot start a forged line in the journal.
 """
 
 from __future__ import annotations
@@ -41,11 +38,3 @@ def clipped(value: str, limit: int) -> str:
     (a subject, a name): a megabyte of subject would otherwise ride in every event about it and
     make each one larger than a TV's queue, resyncing every TV at each change."""
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
-
-
-def logged_text(value: str) -> str:
-    """`value` for one log line: every character that is not printable (line ends, escapes,
-    direction marks, line separators) written as its Python escape, e.g. `\\r\\n`."""
-    if value.isprintable():
-        return value
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)

@@ -205,7 +205,8 @@ class LiveState:
         still_allowed: Callable[[], bool] | None = None,
     ) -> AsyncIterator[bytes]:
         """One client's event stream for this view (see app.stream.client); `tag` names who
-        watches (a kiosk key), so that revoking the key can end its streams; `admission`
+        watches (a kiosk key), for the per-login cap; `still_allowed` is asked before the
+        snapshot and at every reload (a revoked key's stream ends); `admission`
         (Hub.admit) counts it against the per-login cap until it ends."""
         return client_stream(
             self.hub,

@@ -127,14 +127,16 @@ async def watch_folders(
 
 
 _ABOUT_PATHS = re.compile(r"\s*about \[.*?\]")
-_PATH = re.compile(r"(?<![\w/.])/[^\s\"',\])]*")
+_QUOTED_PATH = re.compile(r"(['\"])/.*?\1")
+_PATH = re.compile(r"(?<![\w/.])/[^\s\"',\]):]*")
 
 
 def reason_without_paths(exc: BaseException) -> str:
     """The exception's text for /healthz and the pages, which anyone may read: without the paths
     watchfiles names (`No such file or directory (os error 2) about ["/srv/…"]`). The journal
     gets the whole text."""
-    text = _PATH.sub("<path>", _ABOUT_PATHS.sub("", str(exc)))
+    text = _ABOUT_PATHS.sub("", str(exc))
+    text = _PATH.sub("<path>", _QUOTED_PATH.sub("'<path>'", text))
     return text.strip() or type(exc).__name__
 
 

@@ -239,7 +239,9 @@ class Hub:
         """End the streams whose viewers may no longer watch (a revoked key, a removed admin or
         network); returns how many."""
         ended = [
-            s for s in self.subscribers if s.still_allowed is not None and not s.still_allowed()
+            s
+            for s in self.subscribers
+            if not s.closing and s.still_allowed is not None and not s.still_allowed()
         ]
         for sub in ended:
             self.end(sub)

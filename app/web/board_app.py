@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from types import TracebackType
 from typing import Any
 
-from quart import Quart, current_app
+from quart import Quart, current_app, has_request_context, request
 
 from app.live.state import LiveState
 from app.settings import Settings, changed_settings
 from app.web.board_page import BoardPage
+from app.web.log_text import logged_text
 from app.web.logins import AdminLogins
 from app.web.metrics import Metrics
 from app.web.page_cache import PageCache
@@ -33,6 +35,22 @@ class BoardApp(Quart):
     metrics: Metrics
     settings: Settings
 
+    def log_exception(
+        self,
+        exception_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None],
+    ) -> None:
+        """Quart's line for a request that failed, with the path as one line: the path is
+        percent-decoded and anyone can send one with line breaks in it."""
+        if not has_request_context():
+            super().log_exception(exception_info)
+            return
+        self.logger.error(
+            "Exception on request %s %s",
+            logged_text(request.method),
+            logged_text(request.path),
+            exc_info=exception_info,
+        )
+
     async def start_live(self) -> None:
         await self.live.start()
 
@@ -45,7 +63,8 @@ class BoardApp(Quart):
         changed ones that need a restart, which keep their running values meanwhile.
 
         Raises SettingsError, changing nothing, when the new access settings are unusable. The
-        streams of TVs whose key was revoked (or changed), and of removed admins, end at once.
+        streams of TVs whose key was revoked (or changed), of removed admins and of networks no
+        longer allowed end at once.
         """
         old = self.settings
         changed = changed_settings(old, new)
@@ -55,11 +74,12 @@ class BoardApp(Quart):
         self.settings = effective
         self.access = policy
         self.logins.failures_per_minute = max(1, effective.failed_logins_per_minute)
-        self.live.apply_settings(effective)
-        self.page_cache.clear()
-        ended = self.live.hub.end_disallowed()  # each stream asks the new policy (routes.py)
+        # Each stream asks the new policy (routes.py), before the new settings send anything.
+        ended = self.live.hub.end_disallowed()
         if ended:
             log.warning("ended %d event stream(s) of revoked keys, admins or networks", ended)
+        self.live.apply_settings(effective)
+        self.page_cache.clear()
         return needs_restart
 
 

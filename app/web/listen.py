@@ -30,8 +30,8 @@ from hypercorn.typing import (
     WWWScope,
 )
 
-from app.contract.text import logged_text
 from app.settings import Settings, SettingsError
+from app.web.log_text import logged_text
 
 log = logging.getLogger("ticket_dash.serve")
 

@@ -10,8 +10,9 @@ stall every TV by a second; unthrottled, they could guess all day. So:
   Retry-After until its oldest failure is a minute old, and the throttling is logged once;
 - failures from all addresses together are capped too (`ALL_FAILURES_PER_MINUTE`): a guesser
   with thousands of addresses would otherwise keep the one scrypt slot busy all day. Past it,
-  new logins wait (429) until the minute has passed; an admin already logged in is not asked
-  again, so is not affected;
+  new logins wait (429) until the minute has passed;
+- credentials this process verified before pass without a check, so neither throttle locks
+  out an admin who is logged in (with several workers, each remembers its own);
 - an unknown user costs the same scrypt as a known one (checked against a dummy hash), so the
   timing does not tell which user names exist;
 - a verified header is remembered (by its SHA-256, bounded), so an admin's browser does not
@@ -135,16 +136,14 @@ class AdminLogins:
         return max(1, math.ceil(failures[0] + WINDOW_SECONDS - now))
 
     async def check(self, header: str | None, addr: str, admins: dict[str, str]) -> LoginResult:
-        """The result of the Basic credentials in `header` against `admins` (user → hash)."""
-        wait = self.throttled_for(addr)
-        if wait is not None:
-            self.throttled += 1
-            return LoginResult(retry_after=wait)
+        """The result of the Basic credentials in `header` against `admins` (user → hash).
+
+        Credentials this process verified before pass first, throttled or not: they cost no
+        password check, and an admin who is logged in must not be locked out by a guesser on
+        the same network (an IPv6 /64, a NAT address)."""
         parsed = parse_basic(header)
-        if parsed is None:
-            return FAILED
-        user, password = parsed
-        stored = admins.get(user)
+        user, password = parsed if parsed is not None else ("", "")
+        stored = admins.get(user) if parsed is not None else None
         token = hashlib.sha256(header.encode()).digest() if header else b""
         remembered = self._verified.get(token)
         if (
@@ -154,10 +153,14 @@ class AdminLogins:
         ):
             self._verified.move_to_end(token)
             return LoginResult(user=user)
-        wait = self.all_throttled_for()
+        wait = self.throttled_for(addr)
+        if wait is None:
+            wait = self.all_throttled_for()
         if wait is not None:
             self.throttled += 1
             return LoginResult(retry_after=wait)
+        if parsed is None:
+            return FAILED
         if self._waiting >= MAX_WAITING:
             self.throttled += 1
             return LoginResult(retry_after=1)  # everyone is guessing at once: come back later

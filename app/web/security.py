@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from quart import Quart, Response, g, request
 
@@ -188,8 +188,12 @@ def _forbidden(message: str) -> Response:
 
 
 def _url_without_key() -> str:
+    """Where a kiosk link sends the TV once its cookie is set: the same path as the client sent
+    it (percent-encoded ASCII; decoded, a `%0d%0a` in it would break the Location header)."""
+    raw = request.scope.get("raw_path")
+    path = raw.decode("ascii", "backslashreplace") if raw else quote(request.path)
     rest = [(k, v) for k, v in request.args.items(multi=True) if k != "key"]
-    return request.path + ("?" + urlencode(rest) if rest else "")
+    return path + ("?" + urlencode(rest) if rest else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +209,7 @@ class Viewer:
 
     @property
     def tag(self) -> str:
-        """How the viewer's streams are marked, so a revoked key or admin ends them."""
+        """How the viewer's streams are counted against the per-login cap."""
         return f"{self.kind}:{self.name}"
 
     def still_allowed(self, old: AccessPolicy, new: AccessPolicy) -> bool:

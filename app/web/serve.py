@@ -111,6 +111,9 @@ def reload_settings(app: BoardApp, source: SettingsSource) -> None:
     except SettingsError as exc:
         log.error("reload: %s; keeping the running settings", exc)
         return
+    except Exception:
+        log.exception("reload failed; keeping what was taken before the failure")
+        return
     log.info("reload: settings read again")
     if needs_restart:
         log.warning(

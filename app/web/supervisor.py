@@ -107,6 +107,8 @@ def run_workers(
             source.load()
         except SettingsError as exc:
             log.error("reload: %s; keeping the running settings", exc)
+        except Exception:  # from a signal handler it would end the supervisor, and the board
+            log.exception("reload failed; keeping the running settings")
         else:
             send_all(signal.SIGHUP)
             # A worker still starting ignores it (below) and may hold the settings it was
@@ -161,7 +163,7 @@ def run_workers(
             if ready and ping_every and time.monotonic() - last_ping >= ping_every:
                 stale = beats.stale(within=SILENT_AFTER_BEATS * beat_every)
                 if stale and stale != silent:  # once per silence, not every poll
-                    log.error("not telling systemd the board is well: worker(s) %s silent", stale)
+                    log.warning("not telling systemd the board is well: worker(s) %s silent", stale)
                 silent = stale
                 if not stale:
                     notifier.watchdog()
