@@ -90,15 +90,15 @@
 
   B.onChange(function (change) {
     var now = B.serverNow();
+    change.removed.forEach(function (id) {
+      seenHere.delete(id); // also when a snapshot removed it: a TV stays up for months
+    });
     if (change.kind !== "patch") {
       markAll();
       return;
     }
     var sound = null;
     var onScreen = false; // a row on the screen changed: its pulses may need the common phase
-    change.removed.forEach(function (id) {
-      seenHere.delete(id);
-    });
     change.updated.forEach(function (u) {
       var kind = happened(u.before, u.after);
       if (kind) {

@@ -22,7 +22,6 @@
   var SUBJECT_MIN = 0.27;
   var SLA_MAX = 0.24;
   var SLACK_EM = 0.6;
-  var CACHE_LIMIT = 5000;
 
   var cols = {};
   table.querySelectorAll("col").forEach(function (col) {
@@ -34,18 +33,24 @@
   });
   var canvas = document.createElement("canvas");
   var ctx = canvas.getContext && canvas.getContext("2d");
-  var cache = new Map();
+  // Text widths measured by this fit and the one before. A TV's texts change all day
+  // (countdowns every minute, names, subjects): a cache kept across fits grew the tab's heap by
+  // 0.3 MiB an hour in the soak (bench_soak.py), so only what the last fit measured is kept.
+  var widths = new Map();
+  var lastWidths = new Map();
   var applied = {};
 
   function textWidth(font, spacing, text) {
     var key = font + "|" + spacing + "|" + text;
-    var w = cache.get(key);
+    var w = widths.get(key);
     if (w === undefined) {
-      ctx.font = font;
-      if ("letterSpacing" in ctx) ctx.letterSpacing = spacing;
-      w = ctx.measureText(text).width;
-      if (cache.size > CACHE_LIMIT) cache.clear();
-      cache.set(key, w);
+      w = lastWidths.get(key);
+      if (w === undefined) {
+        ctx.font = font;
+        if ("letterSpacing" in ctx) ctx.letterSpacing = spacing;
+        w = ctx.measureText(text).width;
+      }
+      widths.set(key, w);
     }
     return w;
   }
@@ -119,6 +124,8 @@
 
   function fit() {
     if (!ctx) return;
+    lastWidths = widths;
+    widths = new Map();
     var rows = B.rows().filter(function (tr) {
       return !tr.hidden;
     });
