@@ -10,7 +10,7 @@ import time
 import httpx
 from httpx_sse import connect_sse
 from support.server import serving
-from support.tickets import write_ticket
+from support.tickets import BULKY_ROWS_ENV, write_ticket
 
 from app.stream.gate import SnapshotGate
 
@@ -71,8 +71,8 @@ async def test_a_client_that_leaves_while_waiting_takes_no_slot_with_it():
 def test_clients_that_never_read_cannot_keep_a_tv_from_its_snapshot(folders, tmp_path):
     tickets, mappings = folders
     for ident in range(1, 201):
-        write_ticket(tickets, ident, subject=f"ticket {ident} " + "x" * 4_000)
-    with serving(tickets, mappings, log_dir=tmp_path / "logs") as server:
+        write_ticket(tickets, ident, description_text="x" * 4_000)
+    with serving(tickets, mappings, env=BULKY_ROWS_ENV, log_dir=tmp_path / "logs") as server:
         stalled = []
         try:
             for _ in range(48):  # three times the gate's slots, each connected and silent

@@ -15,11 +15,11 @@ import h2.events
 import h2.settings
 import httpx
 from support.server import serving
-from support.tickets import write_ticket
+from support.tickets import BULKY_ROWS_ENV, write_ticket
 
 STREAMS = 12  # of the 16 one HTTP/2 connection may open
 CHANGES = 150
-SUBJECT_BYTES = 60_000
+BULK = "x" * 60_000  # each change's row: its description, shown whole (BULKY_ROWS_ENV)
 
 
 def rss_bytes(pid: int) -> int:
@@ -87,7 +87,7 @@ def test_streams_with_no_window_hold_bounded_memory(folders, tmp_path):
     tickets, mappings = folders
     for ident in range(1, 11):
         write_ticket(tickets, ident)
-    with serving(tickets, mappings, log_dir=tmp_path / "logs") as server:
+    with serving(tickets, mappings, env=BULKY_ROWS_ENV, log_dir=tmp_path / "logs") as server:
         httpx.get(f"{server.url}/api/tickets", timeout=5)
         baseline = rss_bytes(server.pid)
         client = StingyClient(server.port)
@@ -95,7 +95,7 @@ def test_streams_with_no_window_hold_bounded_memory(folders, tmp_path):
             client.open_streams(STREAMS, server.port)
             time.sleep(1.0)
             for n in range(CHANGES):
-                write_ticket(tickets, 1 + n % 10, subject=f"{n} " + "x" * SUBJECT_BYTES)
+                write_ticket(tickets, 1 + n % 10, subject=f"{n}", description_text=BULK)
                 time.sleep(0.01)
             time.sleep(1.5)
             grown = rss_bytes(server.pid) - baseline

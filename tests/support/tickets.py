@@ -70,6 +70,12 @@ def ticket_json(ident: int = 1, *, now: float = NOW, **fields: Any) -> dict[str,
     return data
 
 
+# A subject is cut at 1,000 characters (app.contract.text): tests and benches that need big rows
+# (to fill queues, flow-control windows, socket buffers) carry the bulk in the description, which
+# a board started with this environment shows whole.
+BULKY_ROWS_ENV = {"TICKET_DASH_DESCRIPTION_CHARS": "100000"}
+
+
 def write_ticket(folder: Path, ident: int = 1, **fields: Any) -> Path:
     """A ticket file for a live board (default times around the real clock, not `NOW`),
     written atomically to `folder/<ident>.json` as a source does."""
