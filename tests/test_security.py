@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 import tomllib
 from pathlib import Path
 
@@ -560,10 +559,15 @@ async def test_guessers_cannot_escape_the_throttle_by_changing_address(tmp_path,
 async def test_a_failed_request_is_logged_on_one_line_whatever_its_path(tmp_path, caplog):
     caplog.set_level(logging.ERROR)
     async with started(secured_settings(tmp_path)) as app:
-        async with app.test_request_context("/x\r\nINFO ticket_dash.access: forged"):
-            try:
-                raise RuntimeError("boom")
-            except RuntimeError:
-                app.log_exception(sys.exc_info())
+
+        async def broken(*args):
+            raise RuntimeError("a bug")  # before routing: any path gets here
+
+        app.logins.check = broken  # type: ignore[method-assign]
+        client = app.test_client(use_cookies=False)
+        path = "/api/tickets\r\nINFO ticket_dash.access: forged"
+        failed = await client.get(path, scope_base=LAN, headers=basic("alice", ADMIN_PASSWORD))
+        assert failed.status_code == 500
     (record,) = [r for r in caplog.records if "Exception on request" in r.getMessage()]
-    assert record.getMessage() == "Exception on request GET /x\\r\\nINFO ticket_dash.access: forged"
+    assert "\n" not in record.getMessage()
+    assert record.getMessage().endswith("/api/tickets\\r\\nINFO ticket_dash.access: forged")

@@ -20,6 +20,7 @@ from app.web.board_app import BoardApp
 from app.web.board_page import BoardPage
 from app.web.headers import install_security_headers
 from app.web.health import health_views
+from app.web.log_text import ONE_LINE_MESSAGES
 from app.web.logins import AdminLogins
 from app.web.metrics import make_metrics
 from app.web.page_cache import PageCache
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> BoardApp:
         static_folder=str(ROOT / "static"),
         root_path=str(ROOT / "app"),
     )
+    app.logger.addFilter(ONE_LINE_MESSAGES)  # a failed request's path is the client's text
     app.settings = settings
     app.access = AccessPolicy.from_settings(settings)
     app.live = LiveState(settings, asset_version=asset_version(ROOT / "static", ROOT / "templates"))

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from types import TracebackType
 from typing import Any
 
-from quart import Quart, current_app, has_request_context, request
+from quart import Quart, current_app
 
 from app.live.state import LiveState
 from app.settings import Settings, changed_settings
 from app.web.board_page import BoardPage
-from app.web.log_text import logged_text
 from app.web.logins import AdminLogins
 from app.web.metrics import Metrics
 from app.web.page_cache import PageCache
@@ -34,22 +32,6 @@ class BoardApp(Quart):
     board_page: BoardPage
     metrics: Metrics
     settings: Settings
-
-    def log_exception(
-        self,
-        exception_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None],
-    ) -> None:
-        """Quart's line for a request that failed, with the path as one line: the path is
-        percent-decoded and anyone can send one with line breaks in it."""
-        if not has_request_context():
-            super().log_exception(exception_info)
-            return
-        self.logger.error(
-            "Exception on request %s %s",
-            logged_text(request.method),
-            logged_text(request.path),
-            exc_info=exception_info,
-        )
 
     async def start_live(self) -> None:
         await self.live.start()
