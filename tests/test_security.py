@@ -461,6 +461,15 @@ async def test_streams_of_one_key_opened_at_the_same_moment_are_capped_too(tmp_p
             await connection.disconnect()
 
 
+async def everything_sent(connection) -> bytes:
+    """What the board sends on a test connection until it ends it, or is silent for 2 s."""
+    body = b""
+    with contextlib.suppress(Exception):
+        while chunk := await asyncio.wait_for(connection.receive(), 2):
+            body += chunk
+    return body
+
+
 async def test_a_key_revoked_while_its_stream_waits_for_a_snapshot_slot_gets_nothing(tmp_path):
     async with started(secured_settings(tmp_path)) as app:
         name, value = await kiosk_cookie(app)
@@ -476,10 +485,7 @@ async def test_a_key_revoked_while_its_stream_waits_for_a_snapshot_slot_gets_not
                 secured_settings(tmp_path, access_keys={"office-tv": hash_key(OTHER_KEY)})
             )
             held.release()
-            body = b""
-            with contextlib.suppress(Exception):
-                while chunk := await asyncio.wait_for(connection.receive(), 2):
-                    body += chunk
+            body = await everything_sent(connection)
         assert b"snapshot" not in body
         assert app.live.hub.client_count == 0
         assert app.live.hub.streams_by_tag == {}
@@ -507,10 +513,7 @@ async def test_an_admin_whose_password_changes_while_it_is_checked_gets_no_strea
             new_hash = hash_password("a new password")
             app.apply_settings(secured_settings(tmp_path, admin_users={"alice": new_hash}))
             reloaded.set()
-            body = b""
-            with contextlib.suppress(Exception):
-                while chunk := await asyncio.wait_for(connection.receive(), 2):
-                    body += chunk
+            body = await everything_sent(connection)
         assert b"snapshot" not in body
         assert app.live.hub.client_count == 0
 

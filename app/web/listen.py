@@ -17,7 +17,6 @@ import re
 import socket
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import quote
 
 from hypercorn.config import Config, Sockets
 from hypercorn.logging import Logger
@@ -31,6 +30,7 @@ from hypercorn.typing import (
 )
 
 from app.settings import Settings, SettingsError
+from app.web.client_request import path_as_sent
 from app.web.log_text import logged_text
 
 log = logging.getLogger("ticket_dash.serve")
@@ -164,10 +164,7 @@ def https_redirect(app: ASGIFramework, bind: str) -> ASGIFramework:
             status = 400
         else:
             query = _without_key(scope["query_string"].decode("latin-1"))
-            # The path as the client sent it (percent-encoded ASCII), not hypercorn's decoding
-            # of it: "/€" cannot go into a header as it is.
-            raw = scope.get("raw_path") or quote(scope["path"]).encode("ascii")
-            path = raw.decode("ascii", "backslashreplace")
+            path = path_as_sent(scope)
             location = f"https://{host}{suffix}{path}" + (f"?{query}" if query else "")
             status = 308
         response_headers = [(b"content-length", b"0")]

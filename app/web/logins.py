@@ -26,7 +26,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import ipaddress
 import logging
 import math
 import time
@@ -35,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.credentials import hash_password, verify_password
+from app.web.client_request import address_block
 
 log = logging.getLogger("ticket_dash.access")
 
@@ -46,17 +46,14 @@ TRACKED_ADDRESSES = 10_000
 ALL_FAILURES_PER_MINUTE = 60  # from every address together (per worker)
 
 
-def address_block(addr: str) -> str:
-    """What failures are counted against: the address, or its /64 for IPv6."""
-    try:
-        ip = ipaddress.ip_address(addr.split("%", 1)[0])
-    except ValueError:
-        return addr
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
+def _retry_after(failures: deque[float], limit: int, now: float) -> int | None:
+    """Drops the failures older than the window; the seconds until fewer than `limit` are left
+    in it, or None when fewer are already."""
+    while failures and failures[0] <= now - WINDOW_SECONDS:
+        failures.popleft()
+    if len(failures) < limit:
+        return None
+    return max(1, math.ceil(failures[0] + WINDOW_SECONDS - now))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,23 +104,16 @@ class AdminLogins:
         failures = self._failures.get(block)
         if failures is None:
             return None
-        now = self.clock()
-        while failures and failures[0] <= now - WINDOW_SECONDS:
-            failures.popleft()
+        wait = _retry_after(failures, self.failures_per_minute, self.clock())
         if not failures:
             del self._failures[block]
-            return None
-        if len(failures) < self.failures_per_minute:
-            return None
-        return max(1, math.ceil(failures[0] + WINDOW_SECONDS - now))
+        return wait
 
     def all_throttled_for(self) -> int | None:
         """Seconds every new login must wait (failures from all addresses together), or None."""
         failures = self._all_failures
-        now = self.clock()
-        while failures and failures[0] <= now - WINDOW_SECONDS:
-            failures.popleft()
-        if len(failures) < self.all_failures_per_minute:
+        wait = _retry_after(failures, self.all_failures_per_minute, self.clock())
+        if wait is None:
             self._all_throttled_logged = False
             return None
         if not self._all_throttled_logged:
@@ -133,7 +123,7 @@ class AdminLogins:
                 " logins wait until the minute has passed (logged-in admins are not affected)",
                 len(failures),
             )
-        return max(1, math.ceil(failures[0] + WINDOW_SECONDS - now))
+        return wait
 
     async def check(self, header: str | None, addr: str, admins: dict[str, str]) -> LoginResult:
         """The result of the Basic credentials in `header` against `admins` (user → hash).

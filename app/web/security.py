@@ -26,12 +26,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from quart import Quart, Response, g, request
 
 from app.credentials import NAME_RE, check_password_hash, key_digest
 from app.settings import Settings, SettingsError
+from app.web.client_request import client_ip, path_as_sent
 from app.web.kiosk_cookies import KioskCookies
 from app.web.logins import AdminLogins
 
@@ -64,19 +65,6 @@ def is_loopback_bind(bind: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def client_ip(addr: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The client's address, or None when it is not one. An IPv4 client of a dual-stack
-    socket (systemd's `BindIPv6Only=both`, hypercorn's `[::]`) arrives as `::ffff:a.b.c.d`: it is
-    the IPv4 address, so that `allowed_networks = ["10.0.0.0/8"]` lets it in."""
-    try:
-        ip = ipaddress.ip_address((addr or "").split("%")[0])
-    except ValueError:
-        return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    return ip
 
 
 def is_loopback_client(addr: str | None) -> bool:
@@ -188,12 +176,9 @@ def _forbidden(message: str) -> Response:
 
 
 def _url_without_key() -> str:
-    """Where a kiosk link sends the TV once its cookie is set: the same path as the client sent
-    it (percent-encoded ASCII; decoded, a `%0d%0a` in it would break the Location header)."""
-    raw = request.scope.get("raw_path")
-    path = raw.decode("ascii", "backslashreplace") if raw else quote(request.path)
+    """Where a kiosk link sends the TV once its cookie is set: the same path, as it was sent."""
     rest = [(k, v) for k, v in request.args.items(multi=True) if k != "key"]
-    return path + ("?" + urlencode(rest) if rest else "")
+    return path_as_sent(request.scope) + ("?" + urlencode(rest) if rest else "")
 
 
 @dataclass(frozen=True, slots=True)
