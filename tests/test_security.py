@@ -552,6 +552,10 @@ async def test_guessers_cannot_escape_the_throttle_by_changing_address(tmp_path,
         fresh = {"client": ("10.8.0.99", 5000)}
         refused = await client.get("/", scope_base=fresh, headers=basic("alice", "guess 9"))
         assert refused.status_code == 429  # without a password check
+        assert (
+            await refused.get_data(as_text=True)
+            == "Too many failed admin logins: try again later.\n"
+        )
         assert 55 <= int(refused.headers["Retry-After"]) <= 60
         assert "from all addresses together" in caplog.text
         # The admin already logged in is not asked again, so is not locked out, from any address.

@@ -222,7 +222,7 @@ def admitted_under() -> AccessPolicy | None:
 
 def _too_many(retry_after: int) -> Response:
     return Response(
-        "Too many failed logins from your address: try again later.\n",
+        "Too many failed admin logins: try again later.\n",  # this address's, or everyone's
         status=429,
         content_type="text/plain; charset=utf-8",
         headers={"Retry-After": str(retry_after)},
